@@ -1,0 +1,50 @@
+# Verbs people guess. Everything runs inside .venv; `make venv` is implied.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SITE    = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PROTOS := $(shell find protos -name '*.proto' | sort)
+
+.PHONY: venv proto migrate run test bench lint fmt clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Python stubs and Envoy's descriptor set, both from protos/ in one step so they cannot drift.
+proto: gen/.stamp
+
+gen/.stamp: $(PROTOS) $(VENV)/.installed
+	rm -rf gen && mkdir -p gen
+	$(PY) -m grpc_tools.protoc -I protos -I $(SITE) -I $(SITE)/grpc_tools/_proto \
+		--python_out=gen --pyi_out=gen --grpc_python_out=gen \
+		--include_imports --include_source_info --descriptor_set_out=gen/shop.pb $(PROTOS)
+	echo "$(CURDIR)/gen" > $(SITE)/shop_gen.pth
+	touch $@
+
+migrate: proto
+	$(PY) -m devstack.migrate
+
+run: proto
+	$(PY) -m devstack.run
+
+test: proto
+	$(PY) -m pytest
+
+bench: proto
+	$(PY) -m bench.storefront
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf gen .run .pytest_cache .ruff_cache

@@ -1,0 +1,17 @@
+"""PostgreSQL connection strings for each role, derived from one admin connection string."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+OWNER_ROLE = "shop_owner"
+APP_ROLE = "shop_app"
+CONTROL_ROLE = "shop_control"
+
+
+def with_user(dsn: str, user: str, database: str) -> str:
+    """Same server (host, port or socket dir), another role and database. Local servers here
+    use trust auth; real deployments give every role its own secret instead of this."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{user}@{host}", f"/{database}", parts.query, ""))

@@ -1,0 +1,168 @@
+"""The whole platform as local processes: migrated database, Store and Catalog services, Envoy."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from devstack import envoy_config
+from devstack.dsn import APP_ROLE, CONTROL_ROLE, with_user
+from devstack.infra import free_port
+from devstack.migrate import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".run"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ports:
+    edge: int = field(default_factory=free_port)
+    envoy_admin: int = field(default_factory=free_port)
+    store: int = field(default_factory=free_port)
+    catalog: int = field(default_factory=free_port)
+
+
+@dataclass
+class Stack:
+    pg_admin_dsn: str
+    redis_url: str
+    database: str
+    ports: Ports = field(default_factory=Ports)
+    platform_domain: str = "myshop.localhost"
+    run_dir: Path = STATE_DIR
+    envoy_concurrency: int = 2
+    log_level: str = "INFO"
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def app_dsn(self) -> str:
+        return with_user(self.pg_admin_dsn, APP_ROLE, self.database)
+
+    @property
+    def control_dsn(self) -> str:
+        return with_user(self.pg_admin_dsn, CONTROL_ROLE, self.database)
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.edge}"
+
+    def service_env(self, service: str, port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            GRPC_PORT=str(port),
+            DATABASE_URL=self.app_dsn,
+            CONTROL_DATABASE_URL=self.control_dsn,
+            REDIS_URL=self.redis_url,
+            PLATFORM_DOMAIN=self.platform_domain,
+            LOG_LEVEL=self.log_level,
+            PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
+        )
+        return env
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives with the process)
+        proc = subprocess.Popen(args, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.procs[name] = proc
+        return proc
+
+    def start_service(self, service: str) -> None:
+        port = getattr(self.ports, service)
+        self._spawn(service, [sys.executable, "-m", f"services.{service}"],
+                    self.service_env(service, port))
+        wait_serving(port, self.procs[service], self.run_dir / f"{service}.log")
+
+    def start_envoy(self) -> None:
+        config = self.run_dir / f"envoy-{self.ports.edge}.yaml"
+        config.write_text(
+            envoy_config.render(
+                listen_port=self.ports.edge,
+                admin_port=self.ports.envoy_admin,
+                store_port=self.ports.store,
+                catalog_port=self.ports.catalog,
+            )
+        )
+        envoy = Path(sys.executable).parent / "envoy"
+        self._spawn(
+            "envoy",
+            [str(envoy), "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
+             "--concurrency", str(self.envoy_concurrency)],
+            dict(os.environ),
+        )
+        wait_envoy_ready(self.ports.envoy_admin, self.procs["envoy"], self.run_dir / "envoy.log")
+
+    def start(self) -> Stack:
+        migrate(self.pg_admin_dsn, self.database)
+        self.start_service("store")
+        self.start_service("catalog")
+        self.start_envoy()
+        return self
+
+    def stop(self, name: str | None = None, timeout: float = 15) -> None:
+        names = [name] if name else list(reversed(self.procs))
+        for n in names:
+            proc = self.procs.get(n)
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for n in names:
+            proc = self.procs.pop(n, None)
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def wait_serving(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"process on port {port} exited:\n{_tail(log_path)}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"service on port {port} not serving:\n{_tail(log_path)}")
+            time.sleep(0.1)
+
+
+def wait_envoy_ready(admin_port: int, proc: subprocess.Popen, log_path: Path,
+                     timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"envoy exited:\n{_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"envoy not ready:\n{_tail(log_path)}")
+        time.sleep(0.1)

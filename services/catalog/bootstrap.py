@@ -1,0 +1,29 @@
+"""Wires the Catalog service."""
+
+from __future__ import annotations
+
+from shop.catalog.v1 import catalog_pb2_grpc
+
+from services.catalog.repository import CatalogRepository
+from services.catalog.servicer import CatalogAdminServicer, StorefrontServicer
+from services.common.config import Config
+from services.common.db import create_pool
+from services.common.server import App
+
+
+def build(config: Config) -> App:
+    state: dict = {}
+
+    async def startup() -> None:
+        state["pool"] = await create_pool(config.database_url, config.db_pool_size)
+
+    async def shutdown() -> None:
+        await state["pool"].close()
+
+    def register(server) -> list[str]:
+        catalog = CatalogRepository(state["pool"])
+        catalog_pb2_grpc.add_CatalogAdminServicer_to_server(CatalogAdminServicer(catalog), server)
+        catalog_pb2_grpc.add_StorefrontServicer_to_server(StorefrontServicer(catalog), server)
+        return ["shop.catalog.v1.CatalogAdmin", "shop.catalog.v1.Storefront"]
+
+    return App(config=config, register=register, on_startup=[startup], on_shutdown=[shutdown])

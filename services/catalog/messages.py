@@ -1,0 +1,119 @@
+"""Conversions between catalog protobuf messages and domain/repository objects."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from shop.catalog.v1 import catalog_pb2 as pb
+from shop.common.v1 import money_pb2
+
+from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
+from services.catalog.repository import ProductRow, VariantRow
+
+_STATUS_IN = {
+    pb.PRODUCT_STATUS_UNSPECIFIED: "draft",
+    pb.PRODUCT_STATUS_DRAFT: "draft",
+    pb.PRODUCT_STATUS_ACTIVE: "active",
+    pb.PRODUCT_STATUS_ARCHIVED: "archived",
+}
+_STATUS_OUT = {"draft": pb.PRODUCT_STATUS_DRAFT, "active": pb.PRODUCT_STATUS_ACTIVE,
+               "archived": pb.PRODUCT_STATUS_ARCHIVED}
+_POLICY_IN = {
+    pb.INVENTORY_POLICY_UNSPECIFIED: "deny",
+    pb.INVENTORY_POLICY_DENY: "deny",
+    pb.INVENTORY_POLICY_CONTINUE: "continue",
+}
+_POLICY_OUT = {"deny": pb.INVENTORY_POLICY_DENY, "continue": pb.INVENTORY_POLICY_CONTINUE}
+
+
+def _money_in(message: money_pb2.Money, present: bool) -> MoneyInput | None:
+    if not present:
+        return None
+    return MoneyInput(message.amount_minor, message.currency_code)
+
+
+def product_draft(request: pb.CreateProductRequest) -> ProductDraft:
+    return ProductDraft(
+        title=request.title,
+        handle=request.handle,
+        description=request.description,
+        # Unknown enum numbers pass through as "?" so validation names the field.
+        status=_STATUS_IN.get(request.status, "?"),
+        options=tuple(request.options),
+        variants=tuple(
+            VariantDraft(
+                sku=v.sku,
+                title=v.title,
+                price=_money_in(v.price, v.HasField("price")),
+                compare_at_price=_money_in(v.compare_at_price, v.HasField("compare_at_price")),
+                inventory_quantity=v.inventory_quantity,
+                inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
+                option_values=tuple(v.option_values),
+            )
+            for v in request.variants
+        ),
+    )
+
+
+def _money(amount: int | None, currency: str) -> money_pb2.Money | None:
+    if amount is None:
+        return None
+    return money_pb2.Money(amount_minor=amount, currency_code=currency)
+
+
+def _timestamp(value) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _admin_variant(v: VariantRow) -> pb.Variant:
+    return pb.Variant(
+        id=str(v.id),
+        sku=v.sku or "",
+        title=v.title,
+        price=_money(v.price, v.currency),
+        compare_at_price=_money(v.compare_at_price, v.currency),
+        inventory_quantity=v.inventory_quantity,
+        inventory_policy=_POLICY_OUT[v.inventory_policy],
+        option_values=list(v.option_values),
+        position=v.position,
+        version=v.version,
+    )
+
+
+def admin_product(p: ProductRow) -> pb.Product:
+    return pb.Product(
+        id=str(p.id),
+        handle=p.handle,
+        title=p.title,
+        description=p.description,
+        status=_STATUS_OUT[p.status],
+        options=list(p.options),
+        variants=[_admin_variant(v) for v in p.variants],
+        created_at=_timestamp(p.created_at),
+        updated_at=_timestamp(p.updated_at),
+    )
+
+
+def storefront_product(p: ProductRow) -> pb.StorefrontProduct:
+    variants = [
+        pb.StorefrontVariant(
+            id=str(v.id),
+            sku=v.sku or "",
+            title=v.title,
+            price=_money(v.price, v.currency),
+            compare_at_price=_money(v.compare_at_price, v.currency),
+            available=v.available,
+            option_values=list(v.option_values),
+        )
+        for v in p.variants
+    ]
+    return pb.StorefrontProduct(
+        id=str(p.id),
+        handle=p.handle,
+        title=p.title,
+        description=p.description,
+        options=list(p.options),
+        variants=variants,
+        available=any(v.available for v in variants),
+    )

@@ -1,0 +1,1 @@
+"""Checkout service: carts, idempotent checkout and payments (built in the checkout issue)."""

@@ -1,0 +1,61 @@
+"""Process configuration from environment variables, with local-development defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: {name}={raw!r} is not an integer") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    service: str
+    grpc_port: int
+    # Tenant data, as the shop_app role (RLS applies).
+    database_url: str
+    # Cross-store control-plane and auth reads, as the shop_control role (Store service only).
+    control_database_url: str
+    redis_url: str
+    platform_domain: str
+    db_pool_size: int
+    # Seconds in-flight calls get to finish after SIGTERM.
+    shutdown_grace: float
+    log_level: str
+
+    @property
+    def platform_host(self) -> str:
+        """Host serving the public platform API (signup)."""
+        return f"api.{self.platform_domain}"
+
+
+DEFAULT_PORTS = {"store": 50051, "catalog": 50052, "checkout": 50053}
+
+
+def load(service: str) -> Config:
+    return Config(
+        service=service,
+        grpc_port=_env_int("GRPC_PORT", DEFAULT_PORTS.get(service, 50050)),
+        database_url=_env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop"),
+        control_database_url=_env(
+            "CONTROL_DATABASE_URL", "postgresql://shop_control@127.0.0.1:5432/shop"
+        ),
+        redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        platform_domain=_env("PLATFORM_DOMAIN", "myshop.localhost").lower().rstrip("."),
+        db_pool_size=_env_int("DB_POOL_SIZE", 10),
+        shutdown_grace=float(_env("SHUTDOWN_GRACE_SECONDS", "10")),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
+    )

@@ -1,0 +1,49 @@
+"""The database pool and the one way to touch tenant data: `tenant_transaction`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+import asyncpg
+
+from services.common.tenancy import require_store_id
+
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+# Transaction-local (third argument true): the setting dies with the transaction, so a pooled
+# connection can never carry one store's id into another store's request.
+_SET_TENANT = "SELECT set_config('app.current_store_id', $1, true)"
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Replaces asyncpg's RESET ALL on release (~10% of a short transaction). Nothing tenant-
+    related survives a transaction; asyncpg still rolls back any open one before this runs."""
+
+
+async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min(2, size),
+        max_size=size,
+        reset=_keep_session,
+        command_timeout=30,
+        server_settings={"application_name": "shop-platform"},
+    )
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    pool: asyncpg.Pool,
+    *,
+    store_id: int | None = None,
+    isolation: Isolation = "read_committed",
+    readonly: bool = False,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction whose first statement sets the store; RLS then decides what rows exist.
+    The store defaults to the current request's (fails closed when there is none)."""
+    sid = require_store_id() if store_id is None else store_id
+    async with pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
+        await conn.execute(_SET_TENANT, str(sid))
+        yield conn

@@ -1,0 +1,80 @@
+"""The current store of a request. Envoy sets the trusted `x-store-id` per virtual host; the
+interceptor moves it into a ContextVar that every tenant transaction reads."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+
+from services.common.errors import Unauthenticated
+
+STORE_ID_HEADER = "x-store-id"
+_MAX_STORE_ID = 2**63 - 1
+
+current_store_id: ContextVar[int | None] = ContextVar("current_store_id", default=None)
+
+
+def require_store_id() -> int:
+    """The store of the current request; fails closed when there is none."""
+    store_id = current_store_id.get()
+    if store_id is None:
+        raise Unauthenticated("no store for this request: call it through the store's host")
+    return store_id
+
+
+def parse_store_id(values: list[str]) -> int:
+    if not values:
+        raise Unauthenticated("no store for this request: call it through the store's host")
+    if len(values) > 1:
+        raise Unauthenticated("ambiguous store for this request")
+    raw = values[0]
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _MAX_STORE_ID:
+        raise Unauthenticated("malformed store id")
+    return int(raw)
+
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class TenantInterceptor(grpc.aio.ServerInterceptor):
+    """Sets `current_store_id` for every call except the services named in `exempt` (the public
+    platform API, health, reflection, Envoy's xDS and ext_authz), which run without a store."""
+
+    def __init__(self, exempt_services: Iterable[str]) -> None:
+        self._exempt = tuple(f"/{name}/" for name in exempt_services)
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        handler = await continuation(handler_call_details)
+        if handler is None or method.startswith(self._exempt) or handler.unary_unary is None:
+            return handler
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            wrapped = self._wrapped[method] = _with_tenant(handler)
+        return wrapped
+
+
+def _with_tenant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    inner: Handler = handler.unary_unary
+
+    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        values = [v for k, v in context.invocation_metadata() or () if k == STORE_ID_HEADER]
+        try:
+            store_id = parse_store_id(values)
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+        token = current_store_id.set(store_id)
+        try:
+            return await inner(request, context)
+        finally:
+            current_store_id.reset(token)
+
+    return grpc.unary_unary_rpc_method_handler(
+        call,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )

@@ -1,0 +1,79 @@
+"""Wires the Store service: pools, Redis, repositories, servicers, the xDS control plane."""
+
+from __future__ import annotations
+
+import redis.asyncio as redis
+from envoy.service.auth.v3 import external_auth_pb2_grpc
+from envoy.service.discovery.v3 import ads_pb2_grpc
+from shop.store.v1 import store_pb2_grpc
+
+from services.common.config import Config
+from services.common.db import create_pool
+from services.common.server import App
+from services.store.authz import AuthorizationServicer
+from services.store.json_guard import JsonBodyGuard
+from services.store.repository import StoreRepository
+from services.store.route_sync import RouteSync
+from services.store.routes import RouteTable
+from services.store.scopes import admin_method_scopes
+from services.store.servicer import PlatformServicer, StoreAdminServicer
+from services.store.tokens import TokenResolver
+from services.store.xds import AggregatedDiscoveryServicer, RouteSnapshot
+
+ENVOY_FACING = (
+    "envoy.service.auth.v3.Authorization",
+    "envoy.service.discovery.v3.AggregatedDiscoveryService",
+)
+
+
+def build(config: Config) -> App:
+    state: dict = {}
+    snapshot = RouteSnapshot()
+
+    async def startup() -> None:
+        state["pool"] = await create_pool(config.database_url, config.db_pool_size)
+        state["control_pool"] = await create_pool(config.control_database_url, 4)
+        state["redis"] = redis.from_url(config.redis_url)
+        state["routes"] = RouteSync(
+            config.control_database_url,
+            state["control_pool"],
+            RouteTable(config.platform_domain),
+            snapshot,
+            config.platform_domain,
+        )
+        await state["routes"].start()
+
+    async def shutdown() -> None:
+        await state["routes"].stop()
+        await state["redis"].aclose()
+        await state["control_pool"].close()
+        await state["pool"].close()
+
+    def register(server) -> list[str]:
+        stores = StoreRepository(state["pool"])
+        store_pb2_grpc.add_PlatformServicer_to_server(
+            PlatformServicer(stores, config.platform_domain), server
+        )
+        store_pb2_grpc.add_StoreAdminServicer_to_server(
+            StoreAdminServicer(stores, config.platform_domain), server
+        )
+        external_auth_pb2_grpc.add_AuthorizationServicer_to_server(
+            AuthorizationServicer(
+                TokenResolver(state["control_pool"], state["redis"]),
+                admin_method_scopes(),
+                JsonBodyGuard(),
+            ),
+            server,
+        )
+        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
+            AggregatedDiscoveryServicer(snapshot), server
+        )
+        return ["shop.store.v1.Platform", "shop.store.v1.StoreAdmin", *ENVOY_FACING]
+
+    return App(
+        config=config,
+        register=register,
+        tenant_exempt=("shop.store.v1.Platform", *ENVOY_FACING),
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+    )

@@ -1,0 +1,19 @@
+"""Which gRPC services the edge exposes, and how: the xDS route builder and the authorizer
+both read this, so a service is public, admin or platform in exactly one place."""
+
+from __future__ import annotations
+
+# Importing the generated modules registers their descriptors, which scopes.py and
+# json_guard.py read.
+from shop.catalog.v1 import catalog_pb2  # noqa: F401
+from shop.store.v1 import store_pb2  # noqa: F401
+
+# service name → upstream cluster
+PLATFORM_SERVICES = {"shop.store.v1.Platform": "store"}
+ADMIN_SERVICES = {
+    "shop.store.v1.StoreAdmin": "store",
+    "shop.catalog.v1.CatalogAdmin": "catalog",
+}
+STOREFRONT_SERVICES = {"shop.catalog.v1.Storefront": "catalog"}
+
+TRANSCODED_SERVICES = (*PLATFORM_SERVICES, *ADMIN_SERVICES, *STOREFRONT_SERVICES)
