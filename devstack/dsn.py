@@ -15,3 +15,9 @@ def with_user(dsn: str, user: str, database: str) -> str:
     parts = urlsplit(dsn)
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, f"{user}@{host}", f"/{database}", parts.query, ""))
+
+
+def with_database(dsn: str, database: str) -> str:
+    """Same server and role, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))

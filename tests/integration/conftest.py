@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from devstack.dsn import OWNER_ROLE, with_database, with_user
+from services.common.db import create_pool
+from services.store.domain import FIRST_TOKEN_SCOPES, validate_new_store
+from services.store.repository import StoreRepository
+from tests.e2e.api_client import unique_subdomain
+
+
+@pytest.fixture(scope="session")
+def owner_dsn(stack) -> str:
+    return with_user(stack.pg_admin_dsn, OWNER_ROLE, stack.database)
+
+
+@pytest.fixture(scope="session")
+def db_admin_dsn(stack) -> str:
+    """Superuser on the test database (introspection, locks)."""
+    return with_database(stack.pg_admin_dsn, stack.database)
+
+
+@pytest.fixture
+async def app_pool(stack):
+    pool = await create_pool(stack.app_dsn, 4)
+    yield pool
+    await pool.close()
+
+
+async def make_store(pool: asyncpg.Pool, currency: str = "USD") -> int:
+    new = validate_new_store("Test", unique_subdomain("it"), "o@example.com", currency)
+    store, _ = await StoreRepository(pool).create(new, FIRST_TOKEN_SCOPES)
+    return store.id

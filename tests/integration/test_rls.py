@@ -1,0 +1,173 @@
+"""The database enforces tenancy on its own: roles, FORCE'd RLS on every tenant table, and
+transaction-local store settings that never leak between pooled requests."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+import pytest
+
+from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
+from services.catalog.repository import CatalogRepository
+from services.common.db import create_pool, tenant_transaction
+from services.common.errors import NotFound
+from services.common.tenancy import current_store_id
+from tests.integration.conftest import make_store
+
+SERVICE_ROLES = ("shop_app", "shop_control")
+
+
+async def test_service_roles_are_not_superuser_owner_or_bypassrls(db_admin_dsn):
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        for role in (*SERVICE_ROLES, "shop_platform"):
+            row = await conn.fetchrow(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
+                " WHERE rolname = $1", role)
+            assert row is not None, role
+            assert not any(row.values()), f"{role}: {dict(row)}"
+        owned = await conn.fetch(
+            """SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')""")
+        assert owned
+        assert not [r for r in owned if r["owner"] in SERVICE_ROLES]
+    finally:
+        await conn.close()
+
+
+async def test_every_tenant_table_forces_rls_with_a_policy(db_admin_dsn):
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        tables = await conn.fetch(
+            """SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                      (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                 AND (c.relname = 'stores' OR EXISTS (
+                     SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                       AND a.attname = 'store_id' AND NOT a.attisdropped))""")
+        names = {t["relname"] for t in tables}
+        assert {"stores", "store_domains", "api_tokens", "products", "variants"} <= names
+        for t in tables:
+            assert t["relrowsecurity"] and t["relforcerowsecurity"], t["relname"]
+            assert t["policies"] >= 1, t["relname"]
+        # store_id leads every primary key and unique constraint of tenant tables.
+        keys = await conn.fetch(
+            """SELECT conrelid::regclass::text AS tbl, conname,
+                      (SELECT attname FROM pg_attribute WHERE attrelid = conrelid
+                         AND attnum = conkey[1]) AS first_column
+               FROM pg_constraint
+               WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1::text[])""",
+            sorted(names - {"stores", "store_domains", "api_tokens"}))
+        assert keys
+        for k in keys:
+            assert k["first_column"] == "store_id", dict(k)
+    finally:
+        await conn.close()
+
+
+async def test_query_without_tenant_fails_closed(stack):
+    conn = await asyncpg.connect(stack.app_dsn)
+    try:
+        with pytest.raises(asyncpg.PostgresError):
+            await conn.fetch("SELECT * FROM products")
+        # After a tenant transaction ends, the setting is empty, not the old store.
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.current_store_id', '1', true)")
+        with pytest.raises(asyncpg.PostgresError):
+            await conn.fetch("SELECT * FROM variants")
+    finally:
+        await conn.close()
+
+
+async def test_service_roles_cannot_reach_around_their_grants(stack):
+    app = await asyncpg.connect(stack.app_dsn)
+    control = await asyncpg.connect(stack.control_dsn)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app.fetch("SELECT * FROM platform.store_routes(NULL)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await control.fetch("SELECT * FROM products")
+        assert await control.fetchval("SELECT count(*) FROM platform.store_routes(NULL)") >= 0
+    finally:
+        await app.close()
+        await control.close()
+
+
+async def test_tenant_cannot_write_rows_for_another_store(app_pool):
+    a, b = await make_store(app_pool), await make_store(app_pool)
+    with pytest.raises(asyncpg.PostgresError):  # WITH CHECK refuses a foreign store_id
+        async with tenant_transaction(app_pool, store_id=a) as conn:
+            await conn.execute(
+                "INSERT INTO products (store_id, handle, title) VALUES ($1, 'x', 'x')", b)
+
+
+def _draft(title: str, handle: str) -> ProductDraft:
+    return ProductDraft(title=title, handle=handle, status="active",
+                        variants=(VariantDraft(sku=f"{handle}-1", price=MoneyInput(100, "")),))
+
+
+async def test_pool_of_one_never_leaks_across_interleaved_cancelled_requests(stack, app_pool):
+    a, b = await make_store(app_pool), await make_store(app_pool)
+    catalog_setup = CatalogRepository(app_pool)
+    for store, title in ((a, "A-only"), (b, "B-only")):
+        token = current_store_id.set(store)
+        try:
+            await catalog_setup.create_product(_draft(title, "same-handle"))
+        finally:
+            current_store_id.reset(token)
+
+    pool = await create_pool(stack.app_dsn, 1)
+    catalog = CatalogRepository(pool)
+    expected = {a: "A-only", b: "B-only"}
+    rng = random.Random(1234)
+
+    async def one(store: int) -> str:
+        current_store_id.set(store)  # task-local: each task has its own context
+        product = await catalog.active_product_by_handle("same-handle")
+        return product.title
+
+    try:
+        served = cancelled = 0
+        for batch in range(50):
+            stores = [rng.choice((a, b)) for _ in range(20)]
+            tasks = [asyncio.create_task(one(s)) for s in stores]
+            await asyncio.sleep(0)
+            for task in tasks:
+                if rng.random() < 0.25:
+                    # Cancel at varying points: waiting for the pool, mid-query, mid-commit.
+                    asyncio.get_running_loop().call_later(rng.random() * 0.003, task.cancel)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for store, result in zip(stores, results, strict=True):
+                if isinstance(result, asyncio.CancelledError):
+                    cancelled += 1
+                    continue
+                assert not isinstance(result, BaseException), result
+                assert result == expected[store], f"batch {batch}: store {store} saw {result}"
+                served += 1
+        assert served + cancelled == 1000
+        assert served > 500 and cancelled > 0
+    finally:
+        await pool.close()
+
+
+async def test_same_handle_and_sku_allowed_in_two_stores_but_not_visible_across(app_pool):
+    a, b = await make_store(app_pool), await make_store(app_pool)
+    catalog = CatalogRepository(app_pool)
+    ids = {}
+    for store in (a, b):
+        token = current_store_id.set(store)
+        try:
+            ids[store] = (await catalog.create_product(_draft("Twin", "twin"))).id
+        finally:
+            current_store_id.reset(token)
+    token = current_store_id.set(a)
+    try:
+        with pytest.raises(NotFound):
+            await catalog.get_product(str(ids[b]))
+        assert (await catalog.get_product(str(ids[a]))).variants[0].sku == "twin-1"
+    finally:
+        current_store_id.reset(token)
