@@ -22,7 +22,9 @@ def bootstrap_database(admin_dsn: str, database: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [OWNER_ROLE]).fetchone()
         if not exists:
             # CREATEROLE: the migrations create the (non-owner) service roles.
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(OWNER_ROLE)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(OWNER_ROLE))
+            )
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             conn.execute(
@@ -49,7 +51,9 @@ def migrate(admin_dsn: str, database: str) -> None:
 
 def drop_database(admin_dsn: str, database: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
 
 
 def main() -> None:

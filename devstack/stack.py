@@ -72,15 +72,16 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives with the process)
+        log_file = open(self.run_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(args, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
         self.procs[name] = proc
         return proc
 
     def start_service(self, service: str) -> None:
         port = getattr(self.ports, service)
-        self._spawn(service, [sys.executable, "-m", f"services.{service}"],
-                    self.service_env(service, port))
+        self._spawn(
+            service, [sys.executable, "-m", f"services.{service}"], self.service_env(service, port)
+        )
         wait_serving(port, self.procs[service], self.run_dir / f"{service}.log")
 
     def start_envoy(self) -> None:
@@ -96,8 +97,16 @@ class Stack:
         envoy = Path(sys.executable).parent / "envoy"
         self._spawn(
             "envoy",
-            [str(envoy), "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
-             "--concurrency", str(self.envoy_concurrency)],
+            [
+                str(envoy),
+                "-c",
+                str(config),
+                "--disable-hot-restart",
+                "--log-level",
+                "warn",
+                "--concurrency",
+                str(self.envoy_concurrency),
+            ],
             dict(os.environ),
         )
         wait_envoy_ready(self.ports.envoy_admin, self.procs["envoy"], self.run_dir / "envoy.log")
@@ -151,8 +160,9 @@ def wait_serving(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
             time.sleep(0.1)
 
 
-def wait_envoy_ready(admin_port: int, proc: subprocess.Popen, log_path: Path,
-                     timeout: float = 30) -> None:
+def wait_envoy_ready(
+    admin_port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -157,11 +157,11 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
     if not draft.variants:
         v.fail("variants", "at least one variant (with its price) is required")
     if len(draft.variants) > MAX_VARIANTS:
-        v.fail("variants", f"at most {MAX_VARIANTS} variants per product, got {len(draft.variants)}")
+        v.fail(
+            "variants", f"at most {MAX_VARIANTS} variants per product, got {len(draft.variants)}"
+        )
         v.raise_if_any()
-    variants = tuple(
-        _variant(v, i, d, options, currency) for i, d in enumerate(draft.variants)
-    )
+    variants = tuple(_variant(v, i, d, options, currency) for i, d in enumerate(draft.variants))
     seen_skus: dict[str, int] = {}
     seen_values: dict[tuple[str, ...], int] = {}
     for i, variant in enumerate(variants):

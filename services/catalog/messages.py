@@ -15,8 +15,11 @@ _STATUS_IN = {
     pb.PRODUCT_STATUS_ACTIVE: "active",
     pb.PRODUCT_STATUS_ARCHIVED: "archived",
 }
-_STATUS_OUT = {"draft": pb.PRODUCT_STATUS_DRAFT, "active": pb.PRODUCT_STATUS_ACTIVE,
-               "archived": pb.PRODUCT_STATUS_ARCHIVED}
+_STATUS_OUT = {
+    "draft": pb.PRODUCT_STATUS_DRAFT,
+    "active": pb.PRODUCT_STATUS_ACTIVE,
+    "archived": pb.PRODUCT_STATUS_ARCHIVED,
+}
 _POLICY_IN = {
     pb.INVENTORY_POLICY_UNSPECIFIED: "deny",
     pb.INVENTORY_POLICY_DENY: "deny",

@@ -123,9 +123,10 @@ class CatalogRepository:
         skus = [v.sku for v in product.variants if v.sku]
         if not skus:
             return
-        taken = {r["sku"] for r in await conn.fetch(
-            "SELECT sku FROM variants WHERE sku = ANY($1::text[])", skus
-        )}
+        taken = {
+            r["sku"]
+            for r in await conn.fetch("SELECT sku FROM variants WHERE sku = ANY($1::text[])", skus)
+        }
         violations = [
             FieldViolation(f"variants[{i}].sku", f"'{v.sku}' is already used in this store")
             for i, v in enumerate(product.variants)
@@ -138,26 +139,26 @@ class CatalogRepository:
         self, conn: asyncpg.Connection, product_id: uuid.UUID, product: NewProduct, currency: str
     ) -> None:
         await conn.executemany(
-                """INSERT INTO variants (store_id, product_id, position, sku, title, price,
+            """INSERT INTO variants (store_id, product_id, position, sku, title, price,
                        compare_at_price, currency, inventory_quantity, inventory_policy, options)
                    VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
                            $6, $7, $8, $9, $10::jsonb)""",
-                [
-                    (
-                        product_id,
-                        v.position,
-                        v.sku,
-                        v.title,
-                        v.price,
-                        v.compare_at_price,
-                        currency,
-                        v.inventory_quantity,
-                        v.inventory_policy,
-                        json.dumps(list(v.option_values)),
-                    )
-                    for v in product.variants
-                ],
-            )
+            [
+                (
+                    product_id,
+                    v.position,
+                    v.sku,
+                    v.title,
+                    v.price,
+                    v.compare_at_price,
+                    currency,
+                    v.inventory_quantity,
+                    v.inventory_policy,
+                    json.dumps(list(v.option_values)),
+                )
+                for v in product.variants
+            ],
+        )
 
     async def _insert_product(self, conn: asyncpg.Connection, product: NewProduct) -> uuid.UUID:
         insert = """INSERT INTO products (store_id, handle, title, description, status, options)
@@ -167,7 +168,11 @@ class CatalogRepository:
         handle = product.handle
         for suffix in range(2, 102):
             product_id = await conn.fetchval(
-                insert, handle, product.title, product.description, product.status,
+                insert,
+                handle,
+                product.title,
+                product.description,
+                product.status,
                 list(product.options),
             )
             if product_id is not None:
@@ -210,7 +215,8 @@ class CatalogRepository:
                 )
             else:
                 rows = await conn.fetch(
-                    _PRODUCT_SELECT + "WHERE p.status = 'active' AND (p.created_at, p.id) < ($1, $2) "
+                    _PRODUCT_SELECT
+                    + "WHERE p.status = 'active' AND (p.created_at, p.id) < ($1, $2) "
                     "ORDER BY p.created_at DESC, p.id DESC LIMIT $3",
                     after.created_at,
                     after.id,

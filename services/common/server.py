@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
 
 # Always reachable without a store: probes and grpcurl.
-_INFRA_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME, "grpc.reflection.v1.ServerReflection")
+_INFRA_SERVICES = (
+    health.SERVICE_NAME,
+    reflection.SERVICE_NAME,
+    "grpc.reflection.v1.ServerReflection",
+)
 
 
 @dataclass
@@ -51,7 +55,10 @@ async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
     for hook in app.on_startup:
         await hook()
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(), TenantInterceptor((*app.tenant_exempt, *_INFRA_SERVICES))],
+        interceptors=[
+            ErrorInterceptor(),
+            TenantInterceptor((*app.tenant_exempt, *_INFRA_SERVICES)),
+        ],
         options=[
             # grpc sets SO_REUSEPORT by default, which lets a second server bind a busy port
             # silently; we want the error.
@@ -62,7 +69,9 @@ async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
     names = list(app.register(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
     address = f"0.0.0.0:{cfg.grpc_port}"
     server.add_insecure_port(address)
     await server.start()

@@ -31,9 +31,7 @@ _CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
 
 
 def status_for(exc: errors.DomainError) -> grpc.Status:
-    code = next(
-        (c for cls, c in _CODES.items() if isinstance(exc, cls)), grpc.StatusCode.UNKNOWN
-    )
+    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), grpc.StatusCode.UNKNOWN)
     status = status_pb2.Status(code=code.value[0], message=exc.message)
     if isinstance(exc, errors.InvalidArgument):
         detail = any_pb2.Any()

@@ -75,8 +75,9 @@ class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
     async def Check(self, request, context):
         http = request.attributes.request.http
         if request.attributes.context_extensions.get(CHECK_CONTEXT_KEY) == CHECK_JSON_BODY:
-            unknown = self._guard.unknown_fields(http.method, http.path, http.raw_body or
-                                                 http.body.encode())
+            unknown = self._guard.unknown_fields(
+                http.method, http.path, http.raw_body or http.body.encode()
+            )
             return invalid_argument(unknown) if unknown else ALLOW
         return await self._check_admin(http, request.attributes.context_extensions)
 

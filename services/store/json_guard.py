@@ -39,9 +39,12 @@ def _rules() -> list[_Rule]:
             template = getattr(http, verb)
             if not http.body or verb == "custom":
                 continue
-            regex = re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(
-                r"\}", "}"))
-            rules.append(_Rule(verb.upper(), re.compile(f"^{regex}$"), method.input_type, http.body))
+            regex = re.sub(
+                r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            )
+            rules.append(
+                _Rule(verb.upper(), re.compile(f"^{regex}$"), method.input_type, http.body)
+            )
     return rules
 
 
@@ -78,9 +81,7 @@ class JsonBodyGuard:
 
     def unknown_fields(self, verb: str, path: str, body: bytes) -> list[str]:
         path = path.split("?", 1)[0]
-        rule = next(
-            (r for r in self._rules if r.verb == verb and r.pattern.match(path)), None
-        )
+        rule = next((r for r in self._rules if r.verb == verb and r.pattern.match(path)), None)
         if rule is None or not body:
             return []
         try:

@@ -121,7 +121,9 @@ class RouteSync:
             if changed or self._snapshot.version == 0:
                 await self._publish()
             log.info(
-                "route resync: %d stores in %.0f ms", len(rows), (time.perf_counter() - started) * 1e3
+                "route resync: %d stores in %.0f ms",
+                len(rows),
+                (time.perf_counter() - started) * 1e3,
             )
 
     async def _publish(self) -> None:

@@ -188,8 +188,12 @@ class RouteTable:
             if owner is None or owner == route.store_id:
                 accepted.append(host)
             else:
-                log.error("host %s of store %s already routes to %s; not routed", host,
-                          route.store_id, owner)
+                log.error(
+                    "host %s of store %s already routes to %s; not routed",
+                    host,
+                    route.store_id,
+                    owner,
+                )
         route = StoreRoute(route.store_id, tuple(accepted))
         if self._routes.get(route.store_id) == route:
             return False

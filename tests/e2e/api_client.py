@@ -65,16 +65,21 @@ def admin(store: StoreHandle) -> dict[str, str]:
     return {"host": store.host, "authorization": f"Bearer {store.token}"}
 
 
-def product_body(title: str, *, skus: list[str], price: int = 1999, status: str = "ACTIVE",
-                 handle: str = "") -> dict:
+def product_body(
+    title: str, *, skus: list[str], price: int = 1999, status: str = "ACTIVE", handle: str = ""
+) -> dict:
     return {
         "title": title,
         "handle": handle,
         "status": f"PRODUCT_STATUS_{status}",
         "options": ["Size"],
         "variants": [
-            {"sku": sku, "price": {"amount_minor": price}, "inventory_quantity": 5,
-             "option_values": [f"S{i}"]}
+            {
+                "sku": sku,
+                "price": {"amount_minor": price},
+                "inventory_quantity": 5,
+                "option_values": [f"S{i}"],
+            }
             for i, sku in enumerate(skus)
         ],
     }

@@ -27,8 +27,13 @@ def own_store(http):
 
 
 def _signup(http, **overrides):
-    body = {"name": "Shop", "subdomain": unique_subdomain(), "owner_email": "o@example.com",
-            "currency": "USD", **overrides}
+    body = {
+        "name": "Shop",
+        "subdomain": unique_subdomain(),
+        "owner_email": "o@example.com",
+        "currency": "USD",
+        **overrides,
+    }
     return http.post("/v1/stores", headers={"host": PLATFORM_HOST}, json=body)
 
 
@@ -37,8 +42,9 @@ def _fields(response) -> list[str]:
     return [v["field"] for d in details for v in d.get("field_violations", [])]
 
 
-@pytest.mark.parametrize("subdomain", ["ab", "Bad_Name", "-lead", "trail-", "a" * 64, "www",
-                                       "xn--abc", "café"])
+@pytest.mark.parametrize(
+    "subdomain", ["ab", "Bad_Name", "-lead", "trail-", "a" * 64, "www", "xn--abc", "café"]
+)
 def test_malformed_subdomain(http, subdomain):
     r = _signup(http, subdomain=subdomain)
     assert r.status_code == 400, r.text
@@ -104,11 +110,15 @@ def test_too_many_variants(http, own_store):
 
 
 def test_duplicate_handle_and_sku_conflict(http, own_store):
-    r = http.post("/v1/admin/products", headers=admin(own_store),
-                  json=product_body("Again", skus=["NEW-SKU-1"], handle="tee"))
+    r = http.post(
+        "/v1/admin/products",
+        headers=admin(own_store),
+        json=product_body("Again", skus=["NEW-SKU-1"], handle="tee"),
+    )
     assert r.status_code == 409 and "handle" in r.json()["message"]
-    r = http.post("/v1/admin/products", headers=admin(own_store),
-                  json=product_body("Again", skus=["TAKEN-1"]))
+    r = http.post(
+        "/v1/admin/products", headers=admin(own_store), json=product_body("Again", skus=["TAKEN-1"])
+    )
     assert r.status_code == 409 and "variants[0].sku" in r.json()["message"]
 
 
@@ -122,8 +132,9 @@ def test_failed_create_writes_nothing(http, own_store):
 
 
 def test_bad_page_token(http, own_store):
-    r = http.get("/v1/products", params={"page_token": "garbage!"},
-                 headers={"host": own_store.host})
+    r = http.get(
+        "/v1/products", params={"page_token": "garbage!"}, headers={"host": own_store.host}
+    )
     assert r.status_code == 400
     assert "page_token" in r.json()["message"]
 
@@ -155,7 +166,12 @@ async def test_grpc_duplicate_subdomain_is_already_exists(stack, own_store):
     async with grpc_channel(stack.ports.edge, PLATFORM_HOST) as channel:
         stub = store_pb2_grpc.PlatformStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.CreateStore(store_pb2.CreateStoreRequest(
-                name="Dup", subdomain=own_store.subdomain, owner_email="d@example.com",
-                currency="USD"))
+            await stub.CreateStore(
+                store_pb2.CreateStoreRequest(
+                    name="Dup",
+                    subdomain=own_store.subdomain,
+                    owner_email="d@example.com",
+                    currency="USD",
+                )
+            )
     assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS

@@ -72,7 +72,8 @@ async def test_grpc_metadata_x_store_id_is_replaced(stack, store_a, store_b):
 def test_host_variants_reach_the_same_store(http, store_a):
     for host in (store_a.host.upper(), f"{store_a.host}:8080", f"{store_a.host}."):
         assert _titles(http.get("/v1/products", headers={"host": host})) == {
-            "Alpha Tee", "Alpha Mug"
+            "Alpha Tee",
+            "Alpha Mug",
         }
 
 
@@ -83,8 +84,12 @@ def test_new_store_is_routable_within_one_second(http):
     r = http.post(
         "/v1/stores",
         headers={"host": "api.myshop.localhost"},
-        json={"name": "Quick", "subdomain": f"quick-{store.subdomain[-8:]}",
-              "owner_email": "q@example.com", "currency": "EUR"},
+        json={
+            "name": "Quick",
+            "subdomain": f"quick-{store.subdomain[-8:]}",
+            "owner_email": "q@example.com",
+            "currency": "EUR",
+        },
     )
     assert r.status_code == 200, r.text
     assert wait_routable(http, r.json()["store"]["primary_domain"], timeout=5) < 1.0

@@ -57,11 +57,13 @@ async def test_grpc_product_id_of_other_store_is_not_found(stack, http, store_a,
         stub = catalog_pb2_grpc.CatalogAdminStub(channel)
         metadata = (("authorization", f"Bearer {store_a.token}"),)
         with pytest.raises(grpc.aio.AioRpcError) as foreign:
-            await stub.GetProduct(catalog_pb2.GetProductRequest(id=b_product["id"]),
-                                  metadata=metadata)
+            await stub.GetProduct(
+                catalog_pb2.GetProductRequest(id=b_product["id"]), metadata=metadata
+            )
         with pytest.raises(grpc.aio.AioRpcError) as missing:
-            await stub.GetProduct(catalog_pb2.GetProductRequest(id=str(uuid.uuid4())),
-                                  metadata=metadata)
+            await stub.GetProduct(
+                catalog_pb2.GetProductRequest(id=str(uuid.uuid4())), metadata=metadata
+            )
     assert foreign.value.code() == missing.value.code() == grpc.StatusCode.NOT_FOUND
     assert foreign.value.details() == missing.value.details()
 

@@ -25,13 +25,16 @@ async def test_service_roles_are_not_superuser_owner_or_bypassrls(db_admin_dsn):
         for role in (*SERVICE_ROLES, "shop_platform"):
             row = await conn.fetchrow(
                 "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
-                " WHERE rolname = $1", role)
+                " WHERE rolname = $1",
+                role,
+            )
             assert row is not None, role
             assert not any(row.values()), f"{role}: {dict(row)}"
         owned = await conn.fetch(
             """SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
-               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')""")
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')"""
+        )
         assert owned
         assert not [r for r in owned if r["owner"] in SERVICE_ROLES]
     finally:
@@ -48,7 +51,8 @@ async def test_every_tenant_table_forces_rls_with_a_policy(db_admin_dsn):
                WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
                  AND (c.relname = 'stores' OR EXISTS (
                      SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
-                       AND a.attname = 'store_id' AND NOT a.attisdropped))""")
+                       AND a.attname = 'store_id' AND NOT a.attisdropped))"""
+        )
         names = {t["relname"] for t in tables}
         assert {"stores", "store_domains", "api_tokens", "products", "variants"} <= names
         for t in tables:
@@ -61,7 +65,8 @@ async def test_every_tenant_table_forces_rls_with_a_policy(db_admin_dsn):
                          AND attnum = conkey[1]) AS first_column
                FROM pg_constraint
                WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1::text[])""",
-            sorted(names - {"stores", "store_domains", "api_tokens"}))
+            sorted(names - {"stores", "store_domains", "api_tokens"}),
+        )
         assert keys
         for k in keys:
             assert k["first_column"] == "store_id", dict(k)
@@ -102,12 +107,17 @@ async def test_tenant_cannot_write_rows_for_another_store(app_pool):
     with pytest.raises(asyncpg.PostgresError):  # WITH CHECK refuses a foreign store_id
         async with tenant_transaction(app_pool, store_id=a) as conn:
             await conn.execute(
-                "INSERT INTO products (store_id, handle, title) VALUES ($1, 'x', 'x')", b)
+                "INSERT INTO products (store_id, handle, title) VALUES ($1, 'x', 'x')", b
+            )
 
 
 def _draft(title: str, handle: str) -> ProductDraft:
-    return ProductDraft(title=title, handle=handle, status="active",
-                        variants=(VariantDraft(sku=f"{handle}-1", price=MoneyInput(100, "")),))
+    return ProductDraft(
+        title=title,
+        handle=handle,
+        status="active",
+        variants=(VariantDraft(sku=f"{handle}-1", price=MoneyInput(100, "")),),
+    )
 
 
 async def test_pool_of_one_never_leaks_across_interleaved_cancelled_requests(stack, app_pool):

@@ -82,9 +82,9 @@ def test_negative_stock_only_with_continue_policy():
 
 
 def test_explicit_handle_rules_and_option_limit():
-    assert _fields(
-        ProductDraft(title="x", handle="Not A Slug", variants=(_variant(),))
-    ) == ["handle"]
+    assert _fields(ProductDraft(title="x", handle="Not A Slug", variants=(_variant(),))) == [
+        "handle"
+    ]
     assert "options" in _fields(
         ProductDraft(
             title="x", options=("a", "b", "c", "d"), variants=(_variant(option_values=("1",) * 4),)

@@ -10,18 +10,27 @@ def _unknown(path: str, body: dict, verb: str = "POST") -> list[str]:
 
 
 def test_known_fields_in_either_json_or_proto_names_pass():
-    body = {"title": "x", "variants": [{"sku": "A", "price": {"amountMinor": 1}}],
-            "options": ["Size"]}
+    body = {
+        "title": "x",
+        "variants": [{"sku": "A", "price": {"amountMinor": 1}}],
+        "options": ["Size"],
+    }
     assert _unknown("/v1/admin/products", body) == []
     body["variants"][0]["price"] = {"amount_minor": 1, "currency_code": "USD"}
     assert _unknown("/v1/admin/products", body) == []
 
 
 def test_unknown_fields_are_named_with_their_path():
-    body = {"title": "x", "bogus": 1,
-            "variants": [{"sku": "A"}, {"cost": 2, "price": {"cents": 3}}]}
+    body = {
+        "title": "x",
+        "bogus": 1,
+        "variants": [{"sku": "A"}, {"cost": 2, "price": {"cents": 3}}],
+    }
     assert _unknown("/v1/admin/products", body) == [
-        "bogus", "variants[1].cost", "variants[1].price.cents"]
+        "bogus",
+        "variants[1].cost",
+        "variants[1].price.cents",
+    ]
     assert _unknown("/v1/stores", {"name": "x", "plan": "gold"}) == ["plan"]
 
 

@@ -17,14 +17,18 @@ def _parse(table: RouteTable) -> route_pb2.RouteConfiguration:
 
 def test_concatenated_bytes_equal_a_normally_built_configuration():
     table = RouteTable("myshop.localhost")
-    routes = [StoreRoute(1, ("a.myshop.localhost",)), StoreRoute(2, ("b.myshop.localhost",
-                                                                      "shop.b.com"))]
+    routes = [
+        StoreRoute(1, ("a.myshop.localhost",)),
+        StoreRoute(2, ("b.myshop.localhost", "shop.b.com")),
+    ]
     for r in routes:
         table.upsert(r)
     expected = route_pb2.RouteConfiguration(
         name=ROUTE_CONFIG_NAME,
-        virtual_hosts=[platform_virtual_host("myshop.localhost"),
-                       *(store_virtual_host(r) for r in routes)],
+        virtual_hosts=[
+            platform_virtual_host("myshop.localhost"),
+            *(store_virtual_host(r) for r in routes),
+        ],
     )
     assert _parse(table) == expected
 
