@@ -29,20 +29,39 @@ HANDLE = "bench-tee"
 def seed(edge_url: str) -> str:
     subdomain = f"bench-{uuid.uuid4().hex[:8]}"
     with httpx.Client(base_url=edge_url, timeout=10) as http:
-        r = http.post("/v1/stores", headers={"host": "api.myshop.localhost"},
-                      json={"name": "Bench", "subdomain": subdomain,
-                            "owner_email": "bench@example.com", "currency": "USD"})
+        r = http.post(
+            "/v1/stores",
+            headers={"host": "api.myshop.localhost"},
+            json={
+                "name": "Bench",
+                "subdomain": subdomain,
+                "owner_email": "bench@example.com",
+                "currency": "USD",
+            },
+        )
         r.raise_for_status()
         host, token = r.json()["store"]["primary_domain"], r.json()["admin_token"]["token"]
         while http.get("/v1/products", headers={"host": host}).status_code == 404:
             time.sleep(0.05)
-        r = http.post("/v1/admin/products",
-                      headers={"host": host, "authorization": f"Bearer {token}"},
-                      json={"title": "Bench Tee", "handle": HANDLE,
-                            "status": "PRODUCT_STATUS_ACTIVE", "options": ["Size"],
-                            "variants": [{"sku": f"BT-{s}", "price": {"amount_minor": 2500},
-                                          "inventory_quantity": 100, "option_values": [s]}
-                                         for s in ("XS", "S", "M", "L", "XL")]})
+        r = http.post(
+            "/v1/admin/products",
+            headers={"host": host, "authorization": f"Bearer {token}"},
+            json={
+                "title": "Bench Tee",
+                "handle": HANDLE,
+                "status": "PRODUCT_STATUS_ACTIVE",
+                "options": ["Size"],
+                "variants": [
+                    {
+                        "sku": f"BT-{s}",
+                        "price": {"amount_minor": 2500},
+                        "inventory_quantity": 100,
+                        "option_values": [s],
+                    }
+                    for s in ("XS", "S", "M", "L", "XL")
+                ],
+            },
+        )
         r.raise_for_status()
         check = http.get(f"/v1/products/{HANDLE}", headers={"host": host})
         assert check.status_code == 200 and len(check.json()["variants"]) == 5, check.text
@@ -55,8 +74,9 @@ def measure(stack: Stack, run) -> tuple[LoadResult, dict[str, float]]:
         m.start()
     result = run()
     cpu = {name: m.stop() for name, m in meters.items()}
-    per_request = {f"{name}_cpu_ms_per_req": 1000 * s / max(result.requests, 1)
-                   for name, s in cpu.items()}
+    per_request = {
+        f"{name}_cpu_ms_per_req": 1000 * s / max(result.requests, 1) for name, s in cpu.items()
+    }
     return result, per_request
 
 
@@ -71,9 +91,14 @@ def main() -> None:
 
     admin_dsn = ensure_postgres(STATE_DIR)
     database = f"shop_bench_{uuid.uuid4().hex[:6]}"
-    stack = Stack(pg_admin_dsn=admin_dsn, redis_url=ensure_redis(STATE_DIR / "redis"),
-                  database=database, envoy_concurrency=args.envoy_concurrency,
-                  log_level="WARNING", run_dir=STATE_DIR / "bench")
+    stack = Stack(
+        pg_admin_dsn=admin_dsn,
+        redis_url=ensure_redis(STATE_DIR / "redis"),
+        database=database,
+        envoy_concurrency=args.envoy_concurrency,
+        log_level="WARNING",
+        run_dir=STATE_DIR / "bench",
+    )
     rows = {}
     try:
         stack.start()
@@ -83,38 +108,56 @@ def main() -> None:
         body = catalog_pb2.GetProductByHandleRequest(handle=HANDLE).SerializeToString()
         wrk(rest_url, host, connections=args.connections, seconds=3)  # warm-up
         runs = {
-            "rest": lambda: wrk(rest_url, host, connections=args.connections,
-                                seconds=args.seconds),
-            "grpc": lambda: h2load_grpc(grpc_url, host, body, connections=args.connections,
-                                        seconds=args.seconds),
+            "rest": lambda: wrk(rest_url, host, connections=args.connections, seconds=args.seconds),
+            "grpc": lambda: h2load_grpc(
+                grpc_url, host, body, connections=args.connections, seconds=args.seconds
+            ),
         }
         for name, run in runs.items():
             result, cpu = measure(stack, run)
-            rows[name] = {"rps": round(result.rps, 1), "p50_ms": round(result.p50_ms, 2),
-                          "p99_ms": round(result.p99_ms, 2), "requests": result.requests,
-                          "errors": result.errors,
-                          **{k: round(v, 3) for k, v in cpu.items()}}
+            rows[name] = {
+                "rps": round(result.rps, 1),
+                "p50_ms": round(result.p50_ms, 2),
+                "p99_ms": round(result.p99_ms, 2),
+                "requests": result.requests,
+                "errors": result.errors,
+                **{k: round(v, 3) for k, v in cpu.items()},
+            }
     finally:
         stack.stop()
         drop_database(admin_dsn, database)
 
-    print(f"\nGetProductByHandle (5 variants) through Envoy, {args.connections} connections, "
-          f"{args.seconds}s each, Envoy --concurrency {args.envoy_concurrency}")
-    print(f"{'':6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'envoy CPU ms/req':>18}{'catalog CPU ms/req':>20}")
+    print(
+        f"\nGetProductByHandle (5 variants) through Envoy, {args.connections} connections, "
+        f"{args.seconds}s each, Envoy --concurrency {args.envoy_concurrency}"
+    )
+    print(
+        f"{'':6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'envoy CPU ms/req':>18}{'catalog CPU ms/req':>20}"
+    )
     for name, r in rows.items():
-        print(f"{name:6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['errors']:>8}"
-              f"{r['envoy_cpu_ms_per_req']:>18.3f}{r['catalog_cpu_ms_per_req']:>20.3f}")
+        print(
+            f"{name:6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['errors']:>8}"
+            f"{r['envoy_cpu_ms_per_req']:>18.3f}{r['catalog_cpu_ms_per_req']:>20.3f}"
+        )
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"storefront-{stamp}.json"
-    out.write_text(json.dumps({
-        "benchmark": "storefront.GetProductByHandle",
-        "at": stamp,
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "settings": vars(args),
-        "results": rows,
-    }, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "storefront.GetProductByHandle",
+                "at": stamp,
+                "machine": {
+                    "cpus": __import__("os").cpu_count(),
+                    "python": platform.python_version(),
+                },
+                "settings": vars(args),
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwritten {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
 
 

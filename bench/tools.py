@@ -21,12 +21,17 @@ def ensure_tools() -> None:
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SystemExit(f"benchmarks need {missing}: apt-get install "
-                         + " ".join(DEBIAN_PACKAGES[t] for t in missing))
+        raise SystemExit(
+            f"benchmarks need {missing}: apt-get install "
+            + " ".join(DEBIAN_PACKAGES[t] for t in missing)
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *(DEBIAN_PACKAGES[t] for t in missing)],
-                   check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *(DEBIAN_PACKAGES[t] for t in missing)],
+        check=True,
+        env=env,
+    )
 
 
 @dataclass
@@ -48,33 +53,67 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(url: str, host: str, *, connections: int, seconds: int, threads: int = 2) -> LoadResult:
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Host: {host}", url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Host: {host}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     latency = {int(p): float(v) * _UNIT_MS[u] for p, v, u in _WRK_LATENCY.findall(out)}
     requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))
     errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                              r"timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        out,
+    )
     if socket_errors:
         errors += sum(int(x) for x in socket_errors.groups())
     return LoadResult(requests, errors, float(seconds), latency[50], latency[99])
 
 
-def h2load_grpc(url: str, authority: str, body: bytes, *, connections: int, seconds: int,
-                threads: int = 2) -> LoadResult:
+def h2load_grpc(
+    url: str, authority: str, body: bytes, *, connections: int, seconds: int, threads: int = 2
+) -> LoadResult:
     """gRPC unary calls over HTTP/2; one stream per connection at a time, like wrk."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "request.bin"
         data.write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)  # gRPC frame
         log = Path(tmp) / "requests.log"
         out = subprocess.run(
-            ["h2load", "-c", str(connections), "-m", "1", "-t", str(threads), "-D", str(seconds),
-             "-d", str(data), "--log-file", str(log),
-             "-H", f":authority: {authority}", "-H", "content-type: application/grpc",
-             "-H", "te: trailers", url],
-            capture_output=True, text=True, check=True,
+            [
+                "h2load",
+                "-c",
+                str(connections),
+                "-m",
+                "1",
+                "-t",
+                str(threads),
+                "-D",
+                str(seconds),
+                "-d",
+                str(data),
+                "--log-file",
+                str(log),
+                "-H",
+                f":authority: {authority}",
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         # Each line: start time (µs since epoch), HTTP status, request duration (µs).
         durations, errors = [], 0
