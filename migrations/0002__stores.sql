@@ -35,23 +35,25 @@ CREATE TABLE api_tokens (
     PRIMARY KEY (store_id, id)
 );
 
-ALTER TABLE stores ENABLE ROW LEVEL SECURITY;
-ALTER TABLE stores FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON stores
-    USING (id = (SELECT current_setting('app.current_store_id')::bigint))
-    WITH CHECK (id = (SELECT current_setting('app.current_store_id')::bigint));
+-- The one tenant policy, applied to every tenant table by later migrations too. The sub-select
+-- makes current_setting run once per statement, not once per row.
+CREATE FUNCTION enable_tenant_rls(tbl regclass, store_column text DEFAULT 'store_id')
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format(
+        'CREATE POLICY tenant_isolation ON %1$s'
+        ' USING (%2$I = (SELECT current_setting(''app.current_store_id'')::bigint))'
+        ' WITH CHECK (%2$I = (SELECT current_setting(''app.current_store_id'')::bigint))',
+        tbl, store_column);
+END
+$$;
+REVOKE ALL ON FUNCTION enable_tenant_rls(regclass, text) FROM PUBLIC;
 
-ALTER TABLE store_domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE store_domains FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON store_domains
-    USING (store_id = (SELECT current_setting('app.current_store_id')::bigint))
-    WITH CHECK (store_id = (SELECT current_setting('app.current_store_id')::bigint));
-
-ALTER TABLE api_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE api_tokens FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON api_tokens
-    USING (store_id = (SELECT current_setting('app.current_store_id')::bigint))
-    WITH CHECK (store_id = (SELECT current_setting('app.current_store_id')::bigint));
+SELECT enable_tenant_rls('stores', 'id');
+SELECT enable_tenant_rls('store_domains');
+SELECT enable_tenant_rls('api_tokens');
 
 -- The platform role reads across stores, but only inside the platform.* functions below.
 CREATE POLICY platform_read ON stores FOR SELECT TO shop_platform USING (true);

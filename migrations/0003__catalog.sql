@@ -43,16 +43,7 @@ CREATE TABLE variants (
     CHECK (inventory_policy = 'continue' OR inventory_quantity >= 0)
 );
 
-ALTER TABLE products ENABLE ROW LEVEL SECURITY;
-ALTER TABLE products FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON products
-    USING (store_id = (SELECT current_setting('app.current_store_id')::bigint))
-    WITH CHECK (store_id = (SELECT current_setting('app.current_store_id')::bigint));
-
-ALTER TABLE variants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE variants FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON variants
-    USING (store_id = (SELECT current_setting('app.current_store_id')::bigint))
-    WITH CHECK (store_id = (SELECT current_setting('app.current_store_id')::bigint));
+SELECT enable_tenant_rls('products');
+SELECT enable_tenant_rls('variants');
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON products, variants TO shop_app;
