@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from devstack.infra import ensure_postgres, ensure_redis
+from devstack.amqp import create_vhost, delete_vhost, ensure_rabbitmq, with_vhost
+from devstack.infra import ensure_postgres, ensure_redis, free_port
 from devstack.migrate import drop_database
 from devstack.stack import STATE_DIR, Stack
+from tests.support.dns_server import DnsServer
+from tests.support.smtp_server import SmtpServer
+from tests.support.webhook_receiver import WebhookReceiver
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -27,7 +31,58 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory):
+def amqp_url():
+    """A RabbitMQ virtual host of this session's own."""
+    base = ensure_rabbitmq()
+    vhost = f"shop_test_{uuid.uuid4().hex[:8]}"
+    if not create_vhost(vhost):
+        yield base
+        return
+    yield with_vhost(base, vhost)
+    delete_vhost(vhost)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver():
+    receiver = WebhookReceiver(free_port()).start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    """Authoritative for every name the tests give it; the Store service asks it for TXT
+    records (custom-domain verification)."""
+    server = DnsServer().start()
+    yield server
+    server.stop()
+
+
+# Short DNS timeout and re-check period so the domain tests take seconds, not hours.
+DOMAIN_TEST_ENV = {
+    "DNS_TIMEOUT_SECONDS": "1",
+    "DOMAIN_RECHECK_INTERVAL_SECONDS": "0.3",
+    "DOMAIN_RECHECK_GRACE_SECONDS": "1.5",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(
+    pg_admin_dsn: str,
+    redis_url: str,
+    amqp_url: str,
+    smtp_server: SmtpServer,
+    webhook_receiver: WebhookReceiver,
+    dns_server: DnsServer,
+    tmp_path_factory: pytest.TempPathFactory,
+):
     database = f"shop_test_{uuid.uuid4().hex[:8]}"
     run_dir: Path = tmp_path_factory.mktemp("stack")
     platform = Stack(
@@ -36,6 +91,12 @@ def stack(pg_admin_dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
         database=database,
         run_dir=run_dir,
         envoy_concurrency=1,
+        amqp_url=amqp_url,
+        smtp_port=smtp_server.port,
+        # The receiver is on loopback: allowed explicitly, everything else stays refused.
+        webhook_allowed_targets=f"127.0.0.1:{webhook_receiver.port}",
+        webhook_retry_base=0.2,
+        extra_env={"DNS_NAMESERVER": dns_server.address, **DOMAIN_TEST_ENV},
     )
     try:
         platform.start()

@@ -5,19 +5,28 @@ from __future__ import annotations
 import redis.asyncio as redis
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
-from shop.store.v1 import store_pb2_grpc
+from shop.store.v1 import store_pb2_grpc, webhooks_pb2_grpc
 
 from services.common.config import Config
 from services.common.db import create_pool
 from services.common.server import App
+from services.common.ssrf import SsrfPolicy
 from services.store.authz import AuthorizationServicer
+from services.store.config import load_domains
+from services.store.custom_domains import CustomDomains
+from services.store.dns_txt import TxtLookup
+from services.store.domain_recheck import DomainRechecker
+from services.store.domain_repository import DomainRepository
 from services.store.json_guard import JsonBodyGuard
 from services.store.repository import StoreRepository
 from services.store.route_sync import RouteSync
 from services.store.routes import RouteTable
 from services.store.scopes import admin_method_scopes
 from services.store.servicer import PlatformServicer, StoreAdminServicer
+from services.store.token_repository import TokenRepository
 from services.store.tokens import TokenResolver
+from services.store.webhooks import WebhookRepository
+from services.store.webhooks_servicer import WebhookAdminServicer
 from services.store.xds import AggregatedDiscoveryServicer, RouteSnapshot
 
 ENVOY_FACING = (
@@ -29,6 +38,7 @@ ENVOY_FACING = (
 def build(config: Config) -> App:
     state: dict = {}
     snapshot = RouteSnapshot()
+    domains_config = load_domains(config.platform_domain)
 
     async def startup() -> None:
         state["pool"] = await create_pool(config.database_url, config.db_pool_size)
@@ -42,8 +52,19 @@ def build(config: Config) -> App:
             config.platform_domain,
         )
         await state["routes"].start()
+        state["domains"] = DomainRepository(state["pool"], state["control_pool"])
+        state["dns"] = TxtLookup(domains_config.nameserver, domains_config.dns_timeout)
+        state["rechecker"] = DomainRechecker(
+            state["domains"],
+            state["dns"],
+            domains_config.brand,
+            interval=domains_config.recheck_interval,
+            grace=domains_config.recheck_grace,
+        )
+        await state["rechecker"].start()
 
     async def shutdown() -> None:
+        await state["rechecker"].stop()
         await state["routes"].stop()
         await state["redis"].aclose()
         await state["control_pool"].close()
@@ -54,21 +75,40 @@ def build(config: Config) -> App:
         store_pb2_grpc.add_PlatformServicer_to_server(
             PlatformServicer(stores, config.platform_domain), server
         )
+        resolver = TokenResolver(state["control_pool"], state["redis"])
+        custom_domains = CustomDomains(
+            state["domains"], state["dns"], domains_config.brand, config.platform_domain
+        )
         store_pb2_grpc.add_StoreAdminServicer_to_server(
-            StoreAdminServicer(stores, config.platform_domain), server
+            StoreAdminServicer(
+                stores,
+                custom_domains,
+                TokenRepository(state["pool"]),
+                resolver,
+                config.platform_domain,
+            ),
+            server,
         )
         external_auth_pb2_grpc.add_AuthorizationServicer_to_server(
             AuthorizationServicer(
-                TokenResolver(state["control_pool"], state["redis"]),
+                resolver,
                 admin_method_scopes(),
                 JsonBodyGuard(),
             ),
             server,
         )
+        webhooks_pb2_grpc.add_WebhookAdminServicer_to_server(
+            WebhookAdminServicer(WebhookRepository(state["pool"], SsrfPolicy.from_env())), server
+        )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
             AggregatedDiscoveryServicer(snapshot), server
         )
-        return ["shop.store.v1.Platform", "shop.store.v1.StoreAdmin", *ENVOY_FACING]
+        return [
+            "shop.store.v1.Platform",
+            "shop.store.v1.StoreAdmin",
+            "shop.store.v1.WebhookAdmin",
+            *ENVOY_FACING,
+        ]
 
     return App(
         config=config,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from services.common.errors import Validator
 from services.store.scopes import ALL_SCOPES
@@ -51,6 +52,12 @@ class Store:
     owner_email: str
     currency: str
     created_at: datetime
+    theme_id: str = "default"
+    low_stock_threshold: int = 5
+    settings: dict[str, Any] = field(default_factory=dict)
+    plan: str = "standard"
+    # The verified custom domain made primary, if any; else shoppers use the platform host.
+    primary_custom_domain: str | None = None
 
 
 @dataclass(frozen=True)

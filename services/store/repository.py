@@ -3,13 +3,20 @@ for the store id it allocates)."""
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, NotFound
+from services.common.tenancy import require_store_id
 from services.store.domain import IssuedToken, NewStore, Store, hash_token, new_access_token
+from services.store.settings import SettingsChange
 
-_STORE_COLUMNS = "id, name, subdomain, owner_email, currency, created_at"
+_STORE_COLUMNS = """id, name, subdomain, owner_email, currency, created_at, theme_id,
+    low_stock_threshold, settings::text AS settings, plan,
+    (SELECT d.domain FROM store_domains d
+     WHERE d.store_id = stores.id AND d.is_primary) AS primary_custom_domain"""
 
 
 def _store(row: asyncpg.Record) -> Store:
@@ -20,6 +27,11 @@ def _store(row: asyncpg.Record) -> Store:
         owner_email=row["owner_email"],
         currency=row["currency"],
         created_at=row["created_at"],
+        theme_id=row["theme_id"],
+        low_stock_threshold=row["low_stock_threshold"],
+        settings=json.loads(row["settings"]),
+        plan=row["plan"],
+        primary_custom_domain=row["primary_custom_domain"],
     )
 
 
@@ -62,6 +74,28 @@ class StoreRepository:
     async def get_current(self) -> Store:
         async with tenant_transaction(self._pool, readonly=True) as conn:
             row = await conn.fetchrow(f"SELECT {_STORE_COLUMNS} FROM stores")
+        if row is None:
+            raise NotFound("store not found")
+        return _store(row)
+
+    async def update_settings(self, change: SettingsChange) -> Store:
+        settings = None if change.settings is None else json.dumps(change.settings)
+        async with tenant_transaction(self._pool) as conn:
+            row = await conn.fetchrow(
+                f"""UPDATE stores SET
+                        name = coalesce($1, name),
+                        theme_id = coalesce($2, theme_id),
+                        low_stock_threshold = coalesce($3, low_stock_threshold),
+                        settings = coalesce($4::jsonb, settings),
+                        updated_at = now()
+                    WHERE id = $5
+                    RETURNING {_STORE_COLUMNS}""",
+                change.name,
+                change.theme_id,
+                change.low_stock_threshold,
+                settings,
+                require_store_id(),
+            )
         if row is None:
             raise NotFound("store not found")
         return _store(row)

@@ -84,7 +84,8 @@ class RouteSync:
         try:
             async with self._lock:
                 rows = await self._pool.fetch(
-                    "SELECT store_id, subdomain, custom_domains FROM platform.store_routes($1)",
+                    "SELECT store_id, subdomain, custom_domains, plan"
+                    " FROM platform.store_routes($1)",
                     ids,
                 )
                 found = {row["store_id"]: row for row in rows}
@@ -102,14 +103,16 @@ class RouteSync:
 
     def _route(self, row: asyncpg.Record) -> StoreRoute:
         return StoreRoute(
-            row["store_id"], store_hosts(row["subdomain"], row["custom_domains"], self._domain)
+            row["store_id"],
+            store_hosts(row["subdomain"], row["custom_domains"], self._domain),
+            row["plan"],
         )
 
     async def resync(self) -> None:
         async with self._lock:
             started = time.perf_counter()
             rows = await self._pool.fetch(
-                "SELECT store_id, subdomain, custom_domains FROM platform.store_routes(NULL)"
+                "SELECT store_id, subdomain, custom_domains, plan FROM platform.store_routes(NULL)"
             )
             changed = False
             seen = set()

@@ -19,6 +19,7 @@ from google.protobuf import any_pb2, duration_pb2
 from services.common.tenancy import STORE_ID_HEADER
 from services.store.authz import CHECK_CONTEXT_KEY, CHECK_JSON_BODY, STORE_ID_CONTEXT_KEY
 from services.store.edge_api import ADMIN_SERVICES, PLATFORM_SERVICES, STOREFRONT_SERVICES
+from services.store.rate_limits import DEFAULT_PLAN, store_rate_limit
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ _UPSTREAM_TIMEOUT = duration_pb2.Duration(seconds=15)
 class StoreRoute:
     store_id: int
     hosts: tuple[str, ...]
+    plan: str = DEFAULT_PLAN
 
 
 def store_hosts(subdomain: str, custom_domains: list[str], platform_domain: str) -> tuple[str, ...]:
@@ -112,6 +114,7 @@ def store_virtual_host(route: StoreRoute) -> rc.VirtualHost:
         name=f"store-{store_id}",
         domains=list(route.hosts),
         routes=_STORE_ROUTES,
+        rate_limits=[store_rate_limit(route.store_id, route.plan)],
         **_trusted_store_header(store_id),
     )
     vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
@@ -194,7 +197,7 @@ class RouteTable:
                     route.store_id,
                     owner,
                 )
-        route = StoreRoute(route.store_id, tuple(accepted))
+        route = StoreRoute(route.store_id, tuple(accepted), route.plan)
         if self._routes.get(route.store_id) == route:
             return False
         self.remove(route.store_id)

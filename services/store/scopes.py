@@ -21,6 +21,8 @@ ALL_SCOPES = frozenset(
         "write_orders",
         "manage_domains",
         "manage_webhooks",
+        # Create, list and revoke access tokens (never wider than the caller's own scopes).
+        "manage_access_tokens",
     }
 )
 

@@ -12,6 +12,7 @@ import redis.asyncio as redis
 from services.store.domain import hash_token
 
 CACHE_TTL_SECONDS = 60
+_REVOKED = b"revoked"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class TokenResolver:
         token_hash = hash_token(token)
         key = cache_key(token_hash)
         cached = await self._cache.get(key)
+        if cached == _REVOKED:
+            return None
         if cached is not None:
             data = json.loads(cached)
             return TokenGrant(data["store_id"], frozenset(data["scopes"]))
@@ -42,13 +45,17 @@ class TokenResolver:
         if row is None:
             return None
         grant = TokenGrant(row["store_id"], frozenset(row["scopes"]))
+        # NX: a revocation that committed after our read has already left its tombstone, and a
+        # grant read before it must not overwrite it.
         await self._cache.set(
             key,
             json.dumps({"store_id": grant.store_id, "scopes": sorted(grant.scopes)}),
             ex=CACHE_TTL_SECONDS,
+            nx=True,
         )
         return grant
 
     async def forget(self, token_hash: bytes) -> None:
-        """Drops a cached grant at once (revocation)."""
-        await self._cache.delete(cache_key(token_hash))
+        """Revocation, effective at once: overwrites any cached grant with a tombstone that
+        outlives every grant cached before it. Call after the revocation has committed."""
+        await self._cache.set(cache_key(token_hash), _REVOKED, ex=CACHE_TTL_SECONDS)

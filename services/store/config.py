@@ -1,0 +1,42 @@
+"""Settings only the Store service reads (custom-domain verification), from environment
+variables with local defaults. The shared ones are in services.common.config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: {name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    # "IP" or "IP:port" of the resolver to ask; empty: the system's resolv.conf.
+    nameserver: str
+    # Upper bound of one TXT look-up, retries included.
+    dns_timeout: float
+    # TXT records live at _<brand>-verify.<domain>.
+    brand: str
+    # How often a verified domain's record is looked up again, and how long it may be missing
+    # before the domain goes back to pending.
+    recheck_interval: float
+    recheck_grace: float
+
+
+def load_domains(platform_domain: str) -> DomainConfig:
+    brand = os.environ.get("DOMAIN_VERIFY_BRAND", "").strip() or platform_domain.split(".")[0]
+    return DomainConfig(
+        nameserver=os.environ.get("DNS_NAMESERVER", "").strip(),
+        dns_timeout=_env_float("DNS_TIMEOUT_SECONDS", 3.0),
+        brand=brand,
+        recheck_interval=_env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
+        recheck_grace=_env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
+    )

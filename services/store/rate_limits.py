@@ -1,0 +1,59 @@
+"""Per-store request rate limits at the edge, by plan.
+
+The token buckets live in the listener's `envoy.filters.http.local_ratelimit` config
+(envoy/bootstrap.yaml): one descriptor per plan, `[plan=<plan>, store=*]`, whose empty store
+value makes Envoy create one bucket per store id on demand (`max_dynamic_descriptors`). Each
+store's virtual host only names its plan and store id (two `generic_key` actions, ~60 bytes).
+Buckets therefore survive route pushes: a push replaces virtual hosts, not the listener's
+filter config. They are per Envoy process (shared by its workers), so with N replicas behind
+a load balancer a store gets up to N times its limit; a global limit needs Envoy's
+`ratelimit` filter and a shared rate-limit service (e.g. envoyproxy/ratelimit on Redis), at
+the cost of a network hop per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envoy.config.route.v3 import route_components_pb2 as rc
+
+PLAN_KEY = "plan"
+STORE_KEY = "store"
+DEFAULT_PLAN = "standard"
+
+
+@dataclass(frozen=True)
+class PlanLimit:
+    requests_per_second: int
+    burst: int
+
+
+# Must match the descriptors in envoy/bootstrap.yaml (a unit test compares them). All traffic
+# of a store counts: storefront, admin, REST and gRPC.
+PLANS: dict[str, PlanLimit] = {
+    # Stores under construction (partner/test stores).
+    "development": PlanLimit(requests_per_second=10, burst=20),
+    "basic": PlanLimit(requests_per_second=100, burst=200),
+    "standard": PlanLimit(requests_per_second=200, burst=400),
+    "plus": PlanLimit(requests_per_second=1000, burst=2000),
+    "enterprise": PlanLimit(requests_per_second=10000, burst=20000),
+}
+
+
+def store_rate_limit(store_id: int, plan: str) -> rc.RateLimit:
+    """The virtual host's descriptor: which plan's bucket, and whose."""
+    if plan not in PLANS:
+        plan = DEFAULT_PLAN
+    return rc.RateLimit(
+        actions=[
+            rc.RateLimit.Action(
+                generic_key=rc.RateLimit.Action.GenericKey(
+                    descriptor_key=PLAN_KEY, descriptor_value=plan
+                )
+            ),
+            rc.RateLimit.Action(
+                generic_key=rc.RateLimit.Action.GenericKey(
+                    descriptor_key=STORE_KEY, descriptor_value=str(store_id)
+                )
+            ),
+        ]
+    )

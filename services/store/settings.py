@@ -1,0 +1,126 @@
+"""Store settings a merchant edits: name, theme, low-stock threshold and a free-form settings
+object checked against a JSON schema (so storefront themes can rely on its shape)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from services.common.errors import Validator
+
+THEME_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MAX_LOW_STOCK_THRESHOLD = 1_000_000
+MAX_SETTINGS_BYTES = 16 * 1024
+
+_URL = {"type": "string", "pattern": "^https://[^\\s]+$", "maxLength": 2048}
+_COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}
+
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "announcement": {"type": "string", "maxLength": 280},
+        "contact_email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
+        "support_phone": {"type": "string", "pattern": "^\\+?[0-9 ()-]{4,32}$"},
+        "logo_url": _URL,
+        "colors": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"primary": _COLOR, "accent": _COLOR, "background": _COLOR},
+        },
+        "social_links": {
+            "type": "object",
+            "maxProperties": 10,
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$"},
+            "additionalProperties": _URL,
+        },
+        "checkout": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "require_phone": {"type": "boolean"},
+                "order_notes": {"type": "boolean"},
+                "tipping_percentages": {
+                    "type": "array",
+                    "maxItems": 3,
+                    "items": {"type": "number", "minimum": 0, "maximum": 100},
+                },
+            },
+        },
+        "languages": {
+            "type": "array",
+            "maxItems": 20,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": "^[a-z]{2}(-[A-Z]{2})?$"},
+        },
+    },
+}
+_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """Only the fields that are not None change."""
+
+    name: str | None = None
+    theme_id: str | None = None
+    low_stock_threshold: int | None = None
+    settings: dict[str, Any] | None = field(default=None)
+
+    def is_empty(self) -> bool:
+        return all(
+            v is None for v in (self.name, self.theme_id, self.low_stock_threshold, self.settings)
+        )
+
+
+def _path(error) -> str:
+    where = "settings"
+    for part in error.absolute_path:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return where
+
+
+def settings_violations(settings: dict[str, Any], v: Validator) -> None:
+    if len(json.dumps(settings, separators=(",", ":"))) > MAX_SETTINGS_BYTES:
+        v.fail("settings", f"must be at most {MAX_SETTINGS_BYTES} bytes of JSON")
+        return
+    for error in sorted(_VALIDATOR.iter_errors(settings), key=lambda e: list(e.absolute_path)):
+        v.fail(_path(error), error.message)
+
+
+def validate_settings_change(
+    *,
+    name: str | None,
+    theme_id: str | None,
+    low_stock_threshold: int | None,
+    settings: dict[str, Any] | None,
+) -> SettingsChange:
+    v = Validator()
+    if name is not None:
+        name = name.strip()
+        v.check(1 <= len(name) <= 255, "name", "must be 1 to 255 characters")
+    if theme_id is not None:
+        theme_id = theme_id.strip()
+        v.check(
+            bool(THEME_ID_RE.match(theme_id)),
+            "theme_id",
+            "must be 1 to 63 characters of a-z, 0-9 and '-', starting with a letter or digit",
+        )
+    if low_stock_threshold is not None:
+        v.check(
+            0 <= low_stock_threshold <= MAX_LOW_STOCK_THRESHOLD,
+            "low_stock_threshold",
+            f"must be between 0 and {MAX_LOW_STOCK_THRESHOLD}",
+        )
+    if settings is not None:
+        settings_violations(settings, v)
+    change = SettingsChange(name, theme_id, low_stock_threshold, settings)
+    if change.is_empty():
+        v.fail("request", "set at least one of name, theme_id, low_stock_threshold or settings")
+    v.raise_if_any()
+    return change
