@@ -1,16 +1,23 @@
-"""Renders envoy/bootstrap.yaml for a local run."""
+"""Renders envoy/bootstrap.yaml for a local run, and for Kubernetes (`python -m
+devstack.envoy_config --k8s` writes k8s/envoy/bootstrap.yaml, which the kustomization turns into
+the Envoy ConfigMap; a test keeps the two from drifting)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from string import Template
 
+import yaml
+
+from devstack.infra import free_port
 from services.store.edge_api import TRANSCODED_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy" / "bootstrap.yaml"
 DESCRIPTOR = ROOT / "gen" / "shop.pb"
+K8S_BOOTSTRAP = ROOT / "k8s" / "envoy" / "bootstrap.yaml"
 
 
 def render(
@@ -21,8 +28,18 @@ def render(
     catalog_port: int,
     listen_address: str = "127.0.0.1",
     node_id: str = "edge-local",
+    otlp_endpoint: str | None = None,
+    ops_port: int | None = None,
 ) -> str:
-    return Template(TEMPLATE.read_text()).substitute(
+    """`otlp_endpoint` ("host:port" of an OTLP/gRPC collector) turns tracing on; without it the
+    tracing block and the collector cluster are left out, so Envoy makes no spans at all."""
+    otlp_host, _, otlp_port = (otlp_endpoint or "127.0.0.1:4317").rpartition(":")
+    text = Template(TEMPLATE.read_text()).substitute(
+        OTLP_HOST=otlp_host,
+        OTLP_PORT=otlp_port,
+        TRACE_SAMPLING_PERCENT=100,
+        OPS_ADDRESS="127.0.0.1",
+        OPS_PORT=ops_port or free_port(),
         NODE_ID=node_id,
         ADMIN_PORT=admin_port,
         LISTEN_ADDRESS=listen_address,
@@ -34,3 +51,59 @@ def render(
         CATALOG_HOST="127.0.0.1",
         CATALOG_PORT=catalog_port,
     )
+    return text if otlp_endpoint else without_tracing(text)
+
+
+def without_tracing(text: str) -> str:
+    config = yaml.safe_load(text)
+    for listener in config["static_resources"]["listeners"]:
+        for chain in listener["filter_chains"]:
+            for network_filter in chain["filters"]:
+                network_filter.get("typed_config", {}).pop("tracing", None)
+    clusters = config["static_resources"]["clusters"]
+    clusters[:] = [c for c in clusters if c["name"] != "otel_collector"]
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+# In the cluster the services are headless Services (one DNS record per pod, so Envoy balances
+# requests over pods instead of pinning an HTTP/2 connection to one), in Envoy's namespace.
+K8S_VALUES = {
+    "NODE_ID": "edge",  # replaced per pod by --service-node
+    "ADMIN_PORT": 9901,
+    "LISTEN_ADDRESS": "0.0.0.0",
+    "LISTEN_PORT": 8080,
+    "OPS_ADDRESS": "0.0.0.0",
+    "OPS_PORT": 9902,
+    "DESCRIPTOR_PATH": "/etc/envoy/shop.pb",  # baked into the Envoy image (k8s/images)
+    "TRANSCODED_SERVICES": json.dumps(list(TRANSCODED_SERVICES)),
+    "STORE_HOST": "store",
+    "STORE_PORT": 50051,
+    "CATALOG_HOST": "catalog",
+    "CATALOG_PORT": 50052,
+    "OTLP_HOST": "otel-collector.observability.svc.cluster.local",
+    "OTLP_PORT": 4317,
+    # Parent-based samplers in the services follow Envoy's decision.
+    "TRACE_SAMPLING_PERCENT": 10,
+}
+
+
+def render_k8s() -> str:
+    header = (
+        "# GENERATED from envoy/bootstrap.yaml by `python -m devstack.envoy_config --k8s`;"
+        " do not edit.\n"
+    )
+    return header + Template(TEMPLATE.read_text()).substitute(K8S_VALUES)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--k8s", action="store_true", help=f"write {K8S_BOOTSTRAP}")
+    args = parser.parse_args()
+    if args.k8s:
+        K8S_BOOTSTRAP.parent.mkdir(parents=True, exist_ok=True)
+        K8S_BOOTSTRAP.write_text(render_k8s())
+        print(f"wrote {K8S_BOOTSTRAP.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

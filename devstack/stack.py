@@ -43,6 +43,13 @@ class Stack:
     run_dir: Path = STATE_DIR
     envoy_concurrency: int = 2
     log_level: str = "INFO"
+    # OTLP/gRPC collector ("host:port") that Envoy and the services export traces to; None keeps
+    # tracing off everywhere (OTEL_EXPORTER_OTLP_*ENDPOINT inherited from the shell is dropped).
+    otlp_endpoint: str | None = None
+    # Added last to every service's environment (e.g. OTEL_BSP_SCHEDULE_DELAY, LOG_REQUESTS).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # Prometheus port of each process this stack started ("catalog" → port).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -68,6 +75,25 @@ class Stack:
             LOG_LEVEL=self.log_level,
             PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
         )
+        env.update(self._telemetry_env(service, port))
+        env.update(self.extra_env)
+        return env
+
+    def _telemetry_env(self, service: str, port: int) -> dict[str, str]:
+        own = port == getattr(self.ports, service, None)
+        metrics_port = self.metrics_ports.get(service) if own else None
+        if metrics_port is None:
+            # A second process of the same service (tests) gets a port of its own.
+            metrics_port = free_port()
+            if own:
+                self.metrics_ports[service] = metrics_port
+        env = {"METRICS_PORT": str(metrics_port)}
+        if self.otlp_endpoint:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{self.otlp_endpoint}"
+            env["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+        else:
+            for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+                env[name] = ""
         return env
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -92,6 +118,7 @@ class Stack:
                 admin_port=self.ports.envoy_admin,
                 store_port=self.ports.store,
                 catalog_port=self.ports.catalog,
+                otlp_endpoint=self.otlp_endpoint,
             )
         )
         envoy = Path(sys.executable).parent / "envoy"

@@ -35,6 +35,10 @@ class Config:
     # Seconds in-flight calls get to finish after SIGTERM.
     shutdown_grace: float
     log_level: str
+    # Prometheus /metrics on its own port; 0 turns it off.
+    metrics_port: int = 0
+    # One JSON log line per gRPC call (method, status, duration, store, trace).
+    log_requests: bool = True
 
     @property
     def platform_host(self) -> str:
@@ -42,7 +46,13 @@ class Config:
         return f"api.{self.platform_domain}"
 
 
-DEFAULT_PORTS = {"store": 50051, "catalog": 50052, "checkout": 50053}
+DEFAULT_PORTS = {
+    "store": 50051,
+    "catalog": 50052,
+    "checkout": 50053,
+    "relay": 50054,
+    "consumers": 50055,
+}
 
 
 def load(service: str) -> Config:
@@ -58,4 +68,7 @@ def load(service: str) -> Config:
         db_pool_size=_env_int("DB_POOL_SIZE", 10),
         shutdown_grace=float(_env("SHUTDOWN_GRACE_SECONDS", "10")),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
+        # Default: 9 followed by the last three digits of the default gRPC port (store 9051).
+        metrics_port=_env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
+        log_requests=_env("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on"),
     )

@@ -1,5 +1,6 @@
 """The server skeleton every service runs: grpc.aio on uvloop, health, reflection, the shared
-interceptors, and a graceful drain on SIGTERM/SIGINT."""
+interceptors, telemetry (JSON logs, Prometheus metrics, OpenTelemetry traces when configured),
+and a graceful drain on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common import telemetry
 from services.common.config import Config
+from services.common.logging_config import configure_logging as configure_json_logging
+from services.common.metrics import start_metrics_server
 from services.common.status import ErrorInterceptor
+from services.common.telemetry_interceptor import TelemetryInterceptor
 from services.common.tenancy import TenantInterceptor
 
 log = logging.getLogger(__name__)
@@ -39,23 +44,28 @@ class App:
     register: Callable[[grpc.aio.Server], Sequence[str]]
     # Services callable without `x-store-id` (public platform API, Envoy-facing services).
     tenant_exempt: Sequence[str] = ()
+    # Described by reflection though served by another process: the Store service describes
+    # the whole public API, so grpcurl through Envoy (reflection routes to it) sees every service.
+    reflected: Sequence[str] = ()
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
 
 
 def configure_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.log_level,
-        format=f"%(asctime)s {config.service} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_json_logging(config.service, config.log_level)
 
 
 async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
     cfg = app.config
     for hook in app.on_startup:
         await hook()
+    metrics_server = start_metrics_server(cfg.metrics_port)
     server = grpc.aio.server(
+        # Outermost first: the trace span (when tracing is on) wraps the metrics and the request
+        # log, which see the status the error mapping produced.
         interceptors=[
+            *telemetry.server_interceptors(),
+            TelemetryInterceptor(log_requests=cfg.log_requests),
             ErrorInterceptor(),
             TenantInterceptor((*app.tenant_exempt, *_INFRA_SERVICES)),
         ],
@@ -69,9 +79,10 @@ async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
     names = list(app.register(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    described = dict.fromkeys(
+        [*names, *app.reflected, health.SERVICE_NAME, reflection.SERVICE_NAME]
     )
+    reflection.enable_server_reflection(list(described), server)
     address = f"0.0.0.0:{cfg.grpc_port}"
     server.add_insecure_port(address)
     await server.start()
@@ -96,10 +107,15 @@ async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
             await hook()
         except Exception:
             log.exception("shutdown hook failed")
+    if metrics_server is not None:
+        metrics_server.shutdown()
+    telemetry.shutdown_tracing()
     log.info("stopped")
 
 
 def run(build: Callable[[Config], App], config: Config) -> None:
     """Entry point of a service process."""
     configure_logging(config)
+    # Before build(): the asyncpg instrumentation must be in place before pools exist.
+    telemetry.setup_tracing(config.service)
     uvloop.run(serve(build(config)))

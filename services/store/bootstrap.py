@@ -17,6 +17,7 @@ from services.store.custom_domains import CustomDomains
 from services.store.dns_txt import TxtLookup
 from services.store.domain_recheck import DomainRechecker
 from services.store.domain_repository import DomainRepository
+from services.store.edge_api import TRANSCODED_SERVICES
 from services.store.json_guard import JsonBodyGuard
 from services.store.repository import StoreRepository
 from services.store.route_sync import RouteSync
@@ -114,6 +115,8 @@ def build(config: Config) -> App:
         config=config,
         register=register,
         tenant_exempt=("shop.store.v1.Platform", *ENVOY_FACING),
+        # Reflection through Envoy lands here: describe the whole public API.
+        reflected=TRANSCODED_SERVICES,
         on_startup=[startup],
         on_shutdown=[shutdown],
     )

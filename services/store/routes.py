@@ -94,6 +94,14 @@ _STORE_ROUTES = [
     *(_service_route(s, c, authz=False) for s, c in STOREFRONT_SERVICES.items()),
 ]
 
+# grpcurl through Envoy: server reflection goes to the Store service, which describes every
+# public service (services.common.server.App.reflected); no token needed to read the schema.
+REFLECTION_ROUTES = [
+    _service_route(s, "store", authz=False)
+    for s in ("grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection")
+]
+_STORE_ROUTES += REFLECTION_ROUTES
+
 
 def _trusted_store_header(value: str | None) -> dict:
     added = []
@@ -136,6 +144,7 @@ def platform_virtual_host(platform_domain: str) -> rc.VirtualHost:
         routes=[
             _json_guard_route(),
             *(_service_route(s, c, authz=False) for s, c in PLATFORM_SERVICES.items()),
+            *REFLECTION_ROUTES,
         ],
         **_trusted_store_header(None),
     )
