@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SITE    = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv proto migrate run test bench lint fmt clean
+.PHONY: venv proto migrate run test bench lint fmt clean k8s-validate
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ test: proto
 
 bench: proto
 	$(PY) -m bench.storefront
+
+# Every manifest in k8s/ against the Kubernetes schemas, offline (k8s/validate.py).
+k8s-validate: proto
+	$(PY) k8s/validate.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
