@@ -67,6 +67,10 @@ def main() -> None:
         database=os.environ.get("DATABASE_NAME", "shop"),
         ports=_ports(),
         platform_domain=os.environ.get("PLATFORM_DOMAIN", "myshop.localhost"),
+        # Traces from Envoy and the services to an OTLP/gRPC collector ("host:port"), if given.
+        otlp_endpoint=os.environ.get("OTLP_COLLECTOR") or None,
+        # /metrics of each process on the services' default metrics ports.
+        metrics_ports={"store": 9051, "catalog": 9052, "relay": 9054, "consumers": 9055},
     )
     stopping = False
 
