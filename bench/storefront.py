@@ -6,6 +6,7 @@ Envoy and in the Catalog service; writes JSON to bench/results/. Run with `make 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import platform
@@ -17,10 +18,13 @@ from pathlib import Path
 import httpx
 from shop.catalog.v1 import catalog_pb2
 
+from bench.seeding import UNLIMITED_PLAN, set_plan, wait_rate_limit
 from bench.tools import CpuMeter, LoadResult, ensure_tools, h2load_grpc, wrk
+from devstack.dsn import with_database
 from devstack.infra import ensure_postgres, ensure_redis
 from devstack.migrate import drop_database
 from devstack.stack import STATE_DIR, Stack
+from services.store.rate_limits import PLANS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HANDLE = "bench-tee"
@@ -103,6 +107,13 @@ def main() -> None:
     try:
         stack.start()
         host = seed(stack.edge_url)
+        # The default plan's per-store rate limit would cap the run; lift it for this store.
+        asyncio.run(
+            set_plan(
+                with_database(admin_dsn, database), UNLIMITED_PLAN, subdomain=host.split(".")[0]
+            )
+        )
+        wait_rate_limit(stack.edge_url, host, PLANS[UNLIMITED_PLAN].burst)
         rest_url = f"{stack.edge_url}/v1/products/{HANDLE}"
         grpc_url = f"{stack.edge_url}/shop.catalog.v1.Storefront/GetProductByHandle"
         body = catalog_pb2.GetProductByHandleRequest(handle=HANDLE).SerializeToString()

@@ -18,8 +18,9 @@ from services.store.tokens import TokenResolver
 log = logging.getLogger(__name__)
 
 STORE_ID_CONTEXT_KEY = "store_id"
-# Set by the routes that enable the JSON body guard (see json_guard.py).
-CHECK_CONTEXT_KEY = "check"
+# gRPC metadata the JSON body guard's ext_authz instance sends (envoy/bootstrap.yaml,
+# grpc_service.initial_metadata), so one Check endpoint serves both instances.
+CHECK_METADATA_KEY = "x-shop-check"
 CHECK_JSON_BODY = "json_body"
 
 
@@ -74,7 +75,7 @@ class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
 
     async def Check(self, request, context):
         http = request.attributes.request.http
-        if request.attributes.context_extensions.get(CHECK_CONTEXT_KEY) == CHECK_JSON_BODY:
+        if (CHECK_METADATA_KEY, CHECK_JSON_BODY) in (context.invocation_metadata() or ()):
             unknown = self._guard.unknown_fields(
                 http.method, http.path, http.raw_body or http.body.encode()
             )

@@ -6,14 +6,25 @@ from __future__ import annotations
 # Importing the generated modules registers their descriptors, which scopes.py and
 # json_guard.py read.
 from shop.catalog.v1 import catalog_pb2  # noqa: F401
-from shop.store.v1 import store_pb2  # noqa: F401
+from shop.store.v1 import (
+    store_pb2,  # noqa: F401
+    webhooks_pb2,  # noqa: F401
+)
 
 # service name → upstream cluster
 PLATFORM_SERVICES = {"shop.store.v1.Platform": "store"}
 ADMIN_SERVICES = {
     "shop.store.v1.StoreAdmin": "store",
+    "shop.store.v1.WebhookAdmin": "store",
     "shop.catalog.v1.CatalogAdmin": "catalog",
 }
 STOREFRONT_SERVICES = {"shop.catalog.v1.Storefront": "catalog"}
+# grpcurl through Envoy: the Store service describes every public service; no token needed.
+REFLECTION_SERVICES = (
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+)
+# Called without a token; the edge's ext_authz matcher skips exactly these (envoy/bootstrap.yaml).
+PUBLIC_SERVICES = (*PLATFORM_SERVICES, *STOREFRONT_SERVICES, *REFLECTION_SERVICES)
 
 TRANSCODED_SERVICES = (*PLATFORM_SERVICES, *ADMIN_SERVICES, *STOREFRONT_SERVICES)

@@ -13,20 +13,22 @@ from envoy.config.core.v3 import base_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
 from envoy.extensions.filters.http.ext_authz.v3 import ext_authz_pb2
-from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2, duration_pb2
 
 from services.common.tenancy import STORE_ID_HEADER
-from services.store.authz import CHECK_CONTEXT_KEY, CHECK_JSON_BODY, STORE_ID_CONTEXT_KEY
-from services.store.edge_api import ADMIN_SERVICES, PLATFORM_SERVICES, STOREFRONT_SERVICES
+from services.store.authz import STORE_ID_CONTEXT_KEY
+from services.store.edge_api import (
+    ADMIN_SERVICES,
+    PLATFORM_SERVICES,
+    REFLECTION_SERVICES,
+    STOREFRONT_SERVICES,
+)
 from services.store.rate_limits import DEFAULT_PLAN, store_rate_limit
 
 log = logging.getLogger(__name__)
 
 ROUTE_CONFIG_NAME = "storefront"
 EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
-# Second ext_authz instance, before the transcoder and disabled unless a route enables it.
-JSON_GUARD_FILTER = "shop.json_guard"
 _UPSTREAM_TIMEOUT = duration_pb2.Duration(seconds=15)
 
 
@@ -47,60 +49,45 @@ def _packed(message) -> any_pb2.Any:
     return packed
 
 
-def _service_route(service: str, cluster: str, *, authz: bool) -> rc.Route:
-    route = rc.Route(
-        match=rc.RouteMatch(prefix=f"/{service}/"),
+def _prefix_route(prefix: str, cluster: str) -> rc.Route:
+    return rc.Route(
+        match=rc.RouteMatch(prefix=prefix),
         route=rc.RouteAction(cluster=cluster, timeout=_UPSTREAM_TIMEOUT),
     )
-    if not authz:
-        route.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
-            _packed(ext_authz_pb2.ExtAuthzPerRoute(disabled=True))
-        )
-    return route
 
 
-def _json_guard_route() -> rc.Route:
-    """Matches REST writes before transcoding (the transcoder then rewrites the path to the gRPC
-    method and routing starts over), so their JSON bodies pass the unknown-field guard."""
-    route = rc.Route(
-        match=rc.RouteMatch(
-            prefix="/v1/",
-            headers=[
-                rc.HeaderMatcher(
-                    name=":method",
-                    string_match=string_pb2.StringMatcher(
-                        safe_regex=regex_pb2.RegexMatcher(regex="POST|PUT|PATCH")
-                    ),
-                )
-            ],
-        ),
-        route=rc.RouteAction(cluster="store", timeout=_UPSTREAM_TIMEOUT),
-    )
-    guard = ext_authz_pb2.ExtAuthzPerRoute(
-        check_settings=ext_authz_pb2.CheckSettings(
-            context_extensions={CHECK_CONTEXT_KEY: CHECK_JSON_BODY}
-        )
-    )
-    route.typed_per_filter_config[JSON_GUARD_FILTER].CopyFrom(
-        _packed(rc.FilterConfig(config=_packed(guard)))
-    )
-    return route
+def _package_routes(services: dict[str, str]) -> list[rc.Route]:
+    """One route per API package ("/shop.catalog." → catalog), not per service or method: every
+    route is repeated in 100k virtual hosts, and Envoy holds several KB for each (a store's
+    virtual host with 7 routes cost ~35 KB, with 3 ~12 KB). Which calls need a token is decided
+    once, in the listener's ext_authz matcher (envoy/bootstrap.yaml), by exact service."""
+    clusters: dict[str, str] = {}
+    for service, cluster in services.items():
+        package = "/" + ".".join(service.split(".")[:2]) + "."
+        if clusters.setdefault(package, cluster) != cluster:
+            raise ValueError(f"{package} spans clusters {clusters[package]} and {cluster}")
+    return [_prefix_route(p, c) for p, c in sorted(clusters.items())]
 
 
-# Shared by every store's virtual host; admin routes go through ext_authz, storefront routes not.
+# REST requests match this only before the transcoder rewrites them to gRPC paths (it then
+# clears the route cache and routing starts over); ext_authz checks nothing without a route, so
+# the JSON body guard needs it. Never forwarded: unknown REST paths are refused by the
+# transcoder (reject_unknown_method).
+_REST_ROUTE = _prefix_route("/v1/", "store")
 _STORE_ROUTES = [
-    _json_guard_route(),
-    *(_service_route(s, c, authz=True) for s, c in ADMIN_SERVICES.items()),
-    *(_service_route(s, c, authz=False) for s, c in STOREFRONT_SERVICES.items()),
+    _REST_ROUTE,
+    *_package_routes(
+        {**ADMIN_SERVICES, **STOREFRONT_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}
+    ),
 ]
-
-# grpcurl through Envoy: server reflection goes to the Store service, which describes every
-# public service (services.common.server.App.reflected); no token needed to read the schema.
-REFLECTION_ROUTES = [
-    _service_route(s, "store", authz=False)
-    for s in ("grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection")
+# The platform host serves signup (and reflection) only: exact services, no admin API.
+_PLATFORM_ROUTES = [
+    _REST_ROUTE,
+    *(
+        _prefix_route(f"/{s}/", c)
+        for s, c in {**PLATFORM_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}.items()
+    ),
 ]
-_STORE_ROUTES += REFLECTION_ROUTES
 
 
 def _trusted_store_header(value: str | None) -> dict:
@@ -141,11 +128,7 @@ def platform_virtual_host(platform_domain: str) -> rc.VirtualHost:
     return rc.VirtualHost(
         name="platform",
         domains=[f"api.{platform_domain}"],
-        routes=[
-            _json_guard_route(),
-            *(_service_route(s, c, authz=False) for s, c in PLATFORM_SERVICES.items()),
-            *REFLECTION_ROUTES,
-        ],
+        routes=_PLATFORM_ROUTES,
         **_trusted_store_header(None),
     )
 
