@@ -8,6 +8,7 @@ labelled metric children and the wrapped handler are cached per method."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -64,7 +65,9 @@ class TelemetryInterceptor(grpc.aio.ServerInterceptor):
         service, _, name = method.lstrip("/").partition("/")
         seconds = metrics.RPC_SECONDS.labels(service, name)
         handled: dict[str, Any] = {}
-        log_requests = self._log_requests
+        # Decided once per method: below INFO the request line would be dropped anyway, so the
+        # store id is not even parsed for it.
+        log_requests = self._log_requests and logging.getLogger().isEnabledFor(logging.INFO)
         request_log = request_logger() if log_requests else None
         tracing = telemetry.tracing_enabled()
 
