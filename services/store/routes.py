@@ -10,9 +10,11 @@ import logging
 from dataclasses import dataclass
 
 from envoy.config.core.v3 import base_pb2
+from envoy.config.core.v3 import extension_pb2 as core_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
 from envoy.extensions.filters.http.ext_authz.v3 import ext_authz_pb2
+from envoy.extensions.router.cluster_specifiers.lua.v3 import lua_pb2
 from google.protobuf import any_pb2, duration_pb2
 
 from services.common.tenancy import STORE_ID_HEADER
@@ -56,30 +58,59 @@ def _prefix_route(prefix: str, cluster: str) -> rc.Route:
     )
 
 
-def _package_routes(services: dict[str, str]) -> list[rc.Route]:
-    """One route per API package ("/shop.catalog." → catalog), not per service or method: every
-    route is repeated in 100k virtual hosts, and Envoy holds several KB for each (a store's
-    virtual host with 7 routes cost ~35 KB, with 3 ~12 KB). Which calls need a token is decided
-    once, in the listener's ext_authz matcher (envoy/bootstrap.yaml), by exact service."""
+def package_clusters(services: dict[str, str]) -> dict[str, str]:
+    """API package path prefix ("/shop.catalog.") → upstream cluster."""
     clusters: dict[str, str] = {}
     for service, cluster in services.items():
         package = "/" + ".".join(service.split(".")[:2]) + "."
         if clusters.setdefault(package, cluster) != cluster:
             raise ValueError(f"{package} spans clusters {clusters[package]} and {cluster}")
-    return [_prefix_route(p, c) for p, c in sorted(clusters.items())]
+    return dict(sorted(clusters.items()))
 
 
-# REST requests match this only before the transcoder rewrites them to gRPC paths (it then
-# clears the route cache and routing starts over); ext_authz checks nothing without a route, so
-# the JSON body guard needs it. Never forwarded: unknown REST paths are refused by the
-# transcoder (reject_unknown_method).
-_REST_ROUTE = _prefix_route("/v1/", "store")
+_PACKAGE_CLUSTERS = package_clusters(
+    {**ADMIN_SERVICES, **STOREFRONT_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}
+)
+CLUSTER_PLUGIN = "by_package"
+DEFAULT_CLUSTER = "store"
+
+
+def cluster_plugin() -> rc.ClusterSpecifierPlugin:
+    """Picks the upstream cluster from the gRPC path's package, once for the whole route
+    configuration. Every store's virtual host then needs a single route: routes are what Envoy's
+    memory and rebuild time grow with at 100k virtual hosts (7 routes per store cost ~35 KB of
+    Envoy memory each, 4 plain ones ~17 KB, 1 ~8 KB). Which calls need a token is decided in the
+    listener's ext_authz matcher (envoy/bootstrap.yaml), by exact service, not by route."""
+    table = ", ".join(f'["{p}"] = "{c}"' for p, c in _PACKAGE_CLUSTERS.items())
+    source = f"""local clusters = {{{table}}}
+function envoy_on_route(route_handle)
+  local path = route_handle:headers():get(":path") or ""
+  return clusters[string.match(path, "^/[^./]+%.[^./]+%.") or ""] or "{DEFAULT_CLUSTER}"
+end
+"""
+    return rc.ClusterSpecifierPlugin(
+        extension=core_pb2.TypedExtensionConfig(
+            name=CLUSTER_PLUGIN,
+            typed_config=_packed(
+                lua_pb2.LuaConfig(
+                    source_code=base_pb2.DataSource(inline_string=source),
+                    default_cluster=DEFAULT_CLUSTER,
+                )
+            ),
+        )
+    )
+
+
+# One route for everything on a store's host. REST requests match it before the transcoder
+# rewrites them to gRPC paths too, which the JSON body guard needs (ext_authz checks nothing
+# without a route); unknown REST paths never get further (reject_unknown_method).
 _STORE_ROUTES = [
-    _REST_ROUTE,
-    *_package_routes(
-        {**ADMIN_SERVICES, **STOREFRONT_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}
-    ),
+    rc.Route(
+        match=rc.RouteMatch(prefix="/"),
+        route=rc.RouteAction(cluster_specifier_plugin=CLUSTER_PLUGIN, timeout=_UPSTREAM_TIMEOUT),
+    )
 ]
+_REST_ROUTE = _prefix_route("/v1/", "store")
 # The platform host serves signup (and reflection) only: exact services, no admin API.
 _PLATFORM_ROUTES = [
     _REST_ROUTE,
@@ -213,5 +244,7 @@ class RouteTable:
 
     def serialize(self) -> bytes:
         """A RouteConfiguration, as bytes, with the platform host and every store."""
-        head = route_pb2.RouteConfiguration(name=ROUTE_CONFIG_NAME).SerializeToString()
+        head = route_pb2.RouteConfiguration(
+            name=ROUTE_CONFIG_NAME, cluster_specifier_plugins=[cluster_plugin()]
+        ).SerializeToString()
         return b"".join([head, self._platform, *self._entries.values()])

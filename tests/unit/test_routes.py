@@ -4,6 +4,7 @@ from services.store.routes import (
     ROUTE_CONFIG_NAME,
     RouteTable,
     StoreRoute,
+    cluster_plugin,
     platform_virtual_host,
     store_virtual_host,
 )
@@ -25,6 +26,7 @@ def test_concatenated_bytes_equal_a_normally_built_configuration():
         table.upsert(r)
     expected = route_pb2.RouteConfiguration(
         name=ROUTE_CONFIG_NAME,
+        cluster_specifier_plugins=[cluster_plugin()],
         virtual_hosts=[
             platform_virtual_host("myshop.localhost"),
             *(store_virtual_host(r) for r in routes),
