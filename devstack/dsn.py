@@ -7,6 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 OWNER_ROLE = "shop_owner"
 APP_ROLE = "shop_app"
 CONTROL_ROLE = "shop_control"
+RELAY_ROLE = "shop_relay"
+WORKER_ROLE = "shop_worker"
 
 
 def with_user(dsn: str, user: str, database: str) -> str:

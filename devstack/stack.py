@@ -16,7 +16,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack import envoy_config
-from devstack.dsn import APP_ROLE, CONTROL_ROLE, with_user
+from devstack.dsn import APP_ROLE, CONTROL_ROLE, RELAY_ROLE, WORKER_ROLE, with_user
 from devstack.infra import free_port
 from devstack.migrate import migrate
 
@@ -31,6 +31,8 @@ class Ports:
     envoy_admin: int = field(default_factory=free_port)
     store: int = field(default_factory=free_port)
     catalog: int = field(default_factory=free_port)
+    relay: int = field(default_factory=free_port)
+    consumers: int = field(default_factory=free_port)
 
 
 @dataclass
@@ -43,6 +45,12 @@ class Stack:
     run_dir: Path = STATE_DIR
     envoy_concurrency: int = 2
     log_level: str = "INFO"
+    # With a broker: the outbox relay and the consumers run too.
+    amqp_url: str | None = None
+    smtp_port: int = 1025
+    # Webhook receivers allowed despite resolving to loopback (tests); "host:port,...".
+    webhook_allowed_targets: str = ""
+    webhook_retry_base: float = 15.0
     # OTLP/gRPC collector ("host:port") that Envoy and the services export traces to; None keeps
     # tracing off everywhere (OTEL_EXPORTER_OTLP_*ENDPOINT inherited from the shell is dropped).
     otlp_endpoint: str | None = None
@@ -74,7 +82,16 @@ class Stack:
             PLATFORM_DOMAIN=self.platform_domain,
             LOG_LEVEL=self.log_level,
             PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
+            RELAY_DATABASE_URL=with_user(self.pg_admin_dsn, RELAY_ROLE, self.database),
+            WORKER_DATABASE_URL=with_user(self.pg_admin_dsn, WORKER_ROLE, self.database),
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(self.smtp_port),
+            WEBHOOK_ALLOW_HTTP="1",
+            WEBHOOK_ALLOWED_TARGETS=self.webhook_allowed_targets,
+            WEBHOOK_RETRY_BASE_SECONDS=str(self.webhook_retry_base),
         )
+        if self.amqp_url:
+            env["AMQP_URL"] = self.amqp_url
         env.update(self._telemetry_env(service, port))
         env.update(self.extra_env)
         return env
@@ -103,12 +120,28 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def start_service(self, service: str) -> None:
-        port = getattr(self.ports, service)
-        self._spawn(
-            service, [sys.executable, "-m", f"services.{service}"], self.service_env(service, port)
-        )
-        wait_serving(port, self.procs[service], self.run_dir / f"{service}.log")
+    def start_service(self, service: str, module: str | None = None) -> None:
+        args = [sys.executable, "-m", module or f"services.{service}"]
+        for attempt in range(3):
+            port = getattr(self.ports, service)
+            self._spawn(service, args, self.service_env(service, port))
+            try:
+                wait_serving(port, self.procs[service], self.run_dir / f"{service}.log")
+                return
+            except RuntimeError as exc:
+                # free_port() cannot hold a port for us: another process may take it first.
+                if "Failed to bind" not in str(exc) or attempt == 2:
+                    raise
+                self.procs.pop(service).wait()
+                setattr(self.ports, service, free_port())
+
+    def start_events(self) -> None:
+        """The outbox relay and the consumers (each may be stopped and restarted by tests)."""
+        self.start_service("relay", "services.events.relay")
+        self.start_events_consumers()
+
+    def start_events_consumers(self) -> None:
+        self.start_service("consumers", "services.events.consumers")
 
     def start_envoy(self) -> None:
         config = self.run_dir / f"envoy-{self.ports.edge}.yaml"
@@ -142,6 +175,8 @@ class Stack:
         migrate(self.pg_admin_dsn, self.database)
         self.start_service("store")
         self.start_service("catalog")
+        if self.amqp_url:
+            self.start_events()
         self.start_envoy()
         return self
 

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import asyncpg
 
-from services.catalog import cursor
 from services.catalog.domain import NewProduct, ProductDraft, is_available, validate_product
+from services.common import cursor
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 

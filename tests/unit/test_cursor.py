@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog import cursor
+from services.common import cursor
 from services.common.errors import InvalidArgument
 
 

@@ -1,5 +1,5 @@
-"""Opaque page tokens for keyset pagination (newest first). Keyset, not offset: products
-inserted while a client pages never shift or repeat the pages it has not read yet."""
+"""Opaque page tokens for keyset pagination on (created_at, id), newest first. Keyset, not
+offset: rows inserted while a client pages never shift or repeat the pages it has not read."""
 
 from __future__ import annotations
 

@@ -1,0 +1,81 @@
+"""Writes domain events into the transactional outbox, inside the caller's tenant transaction,
+so an event exists if and only if the change it describes committed. The relay
+(services.events.relay) publishes the rows to RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+ORDERS_EXCHANGE = "orders.events"
+INVENTORY_EXCHANGE = "inventory.events"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event. `key` is its idempotency key: the AMQP message_id and what consumers dedupe
+    on; it must be the same if the producer retries the same change."""
+
+    type: str
+    exchange: str
+    routing_key: str
+    data: dict[str, Any]
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def inventory_event(action: str, store_id: int, data: dict[str, Any], key: str) -> Event:
+    """`inventory.{action}.{store_id}` on the inventory topic exchange."""
+    return Event(
+        type=f"inventory.{action}",
+        exchange=INVENTORY_EXCHANGE,
+        routing_key=f"inventory.{action}.{store_id}",
+        data=data,
+        key=key,
+    )
+
+
+def order_event(action: str, data: dict[str, Any], key: str) -> Event:
+    return Event(
+        type=f"order.{action}",
+        exchange=ORDERS_EXCHANGE,
+        routing_key=f"order.{action}",
+        data=data,
+        key=key,
+    )
+
+
+# The message body every consumer receives: event, timestamp, idempotencyKey, storeId, data.
+# Built in SQL so the store id is the transaction's own and no extra round trip is needed.
+_INSERT = """
+INSERT INTO outbox (store_id, event_type, exchange, routing_key, idempotency_key, payload, headers)
+SELECT s.store_id, e.type, e.exchange, e.routing_key, e.key,
+       jsonb_build_object('event', e.type, 'timestamp', to_jsonb(clock_timestamp()),
+                          'idempotencyKey', e.key, 'storeId', s.store_id::text,
+                          'data', e.data::jsonb),
+       e.headers::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+     AS e(type, exchange, routing_key, key, data, headers),
+     (SELECT current_setting('app.current_store_id')::bigint AS store_id) s
+ON CONFLICT (store_id, idempotency_key) DO NOTHING
+"""
+
+
+async def record(conn: asyncpg.Connection, *events: Event) -> None:
+    """Adds events to the outbox in the current tenant transaction (one statement for all).
+    A repeated idempotency key is ignored: the event already exists."""
+    if not events:
+        return
+    await conn.execute(
+        _INSERT,
+        [e.type for e in events],
+        [e.exchange for e in events],
+        [e.routing_key for e in events],
+        [e.key for e in events],
+        [json.dumps(e.data) for e in events],
+        [json.dumps(e.headers) for e in events],
+    )

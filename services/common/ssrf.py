@@ -1,0 +1,88 @@
+"""SSRF guard for outbound webhook URLs, checked at registration and again before each delivery.
+
+Only https (http when configured for local use); the host is resolved and every address must be
+public: loopback, private, link-local (incl. 169.254.169.254 metadata), unique-local, CGNAT,
+multicast, reserved, unspecified and IPv4-mapped/compatible IPv6 forms of those are refused.
+Numeric tricks (decimal 2130706433, 0x7f.1, [::ffff:127.0.0.1]) resolve to what they hide, so
+they are refused too. Tests may allow exact host:port targets by configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from services.common.errors import InvalidArgument
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass(frozen=True)
+class SsrfPolicy:
+    allow_http: bool = False
+    # Exact "host:port" targets allowed despite resolving to non-public addresses (tests, dev).
+    allowed_targets: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls) -> SsrfPolicy:
+        targets = os.environ.get("WEBHOOK_ALLOWED_TARGETS", "")
+        return cls(
+            allow_http=os.environ.get("WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes"),
+            allowed_targets=frozenset(t.strip().lower() for t in targets.split(",") if t.strip()),
+        )
+
+
+def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None:
+            reason = _refusal(mapped)
+            return f"{reason} (IPv4-mapped)" if reason else None
+    checks = (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("private", address.is_private),
+        ("shared (CGNAT)", isinstance(address, ipaddress.IPv4Address) and address in _CGNAT),
+        ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),
+    )
+    return next((f"a {name} address" for name, hit in checks if hit), None)
+
+
+def _field_error(reason: str) -> InvalidArgument:
+    return InvalidArgument.field("url", reason)
+
+
+async def check_url(url: str, policy: SsrfPolicy) -> str:
+    """Returns the normalised URL, or raises InvalidArgument naming why it is refused."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise _field_error("is not a valid URL") from None
+    if parts.scheme not in ("https", "http"):
+        raise _field_error("must use https")
+    if parts.scheme == "http" and not policy.allow_http:
+        raise _field_error("must use https (plain http is refused)")
+    if parts.username or parts.password:
+        raise _field_error("must not contain credentials")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise _field_error("has no host")
+    port = port or (443 if parts.scheme == "https" else 80)
+    if f"{host}:{port}" in policy.allowed_targets:
+        return parts.geturl()
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise _field_error(f"host '{host}' does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        reason = _refusal(address)
+        if reason:
+            raise _field_error(f"host '{host}' resolves to {reason} ({address}); refused")
+    return parts.geturl()

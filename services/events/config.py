@@ -1,0 +1,48 @@
+"""Configuration of the relay and consumer processes, from environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    amqp_url: str
+    # The relay's own role: reads and marks outbox rows of every store, nothing else.
+    relay_database_url: str
+    # The webhook worker's cross-store role: may only claim due deliveries.
+    worker_database_url: str
+    smtp_host: str
+    smtp_port: int
+    mail_from: str
+    platform_domain: str
+    # Webhook retries: delays double from the base (with jitter) until the budget is spent.
+    webhook_retry_base: float
+    webhook_retry_budget: float
+    webhook_timeout: float
+    consumer_prefetch: int
+
+
+def load() -> EventsConfig:
+    return EventsConfig(
+        amqp_url=_env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+        relay_database_url=_env(
+            "RELAY_DATABASE_URL", "postgresql://shop_relay@127.0.0.1:5432/shop"
+        ),
+        worker_database_url=_env(
+            "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
+        ),
+        smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(_env("SMTP_PORT", "1025")),
+        mail_from=_env("MAIL_FROM", "orders@myshop.localhost"),
+        platform_domain=_env("PLATFORM_DOMAIN", "myshop.localhost"),
+        webhook_retry_base=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "15")),
+        webhook_retry_budget=float(_env("WEBHOOK_RETRY_BUDGET_SECONDS", str(4 * 3600))),
+        webhook_timeout=float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        consumer_prefetch=int(_env("CONSUMER_PREFETCH", "32")),
+    )

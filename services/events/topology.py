@@ -1,0 +1,70 @@
+"""RabbitMQ topology, declared idempotently by every process that uses it.
+
+orders.events (fanout) → orders.email, orders.webhook
+inventory.events (topic, inventory.{action}.{store_id}) → inventory.alerts (inventory.low.*),
+                                                         inventory.webhook (inventory.#)
+Every queue is a durable quorum queue with a delivery limit; a message that keeps failing is
+dead-lettered to `<queue>.dlq` through the events.dlx exchange, and the queue keeps flowing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+from services.common.outbox import INVENTORY_EXCHANGE, ORDERS_EXCHANGE
+
+DEAD_LETTER_EXCHANGE = "events.dlx"
+DELIVERY_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    exchange: str
+    bindings: tuple[str, ...]
+
+
+QUEUES = (
+    QueueSpec("orders.email", ORDERS_EXCHANGE, ("",)),
+    QueueSpec("orders.webhook", ORDERS_EXCHANGE, ("",)),
+    QueueSpec("inventory.alerts", INVENTORY_EXCHANGE, ("inventory.low.*",)),
+    QueueSpec("inventory.webhook", INVENTORY_EXCHANGE, ("inventory.#",)),
+)
+EXCHANGES = {
+    ORDERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+    INVENTORY_EXCHANGE: aio_pika.ExchangeType.TOPIC,
+}
+
+
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dlq"
+
+
+async def declare(channel: AbstractChannel) -> dict[str, AbstractExchange]:
+    exchanges = {
+        name: await channel.declare_exchange(name, kind, durable=True)
+        for name, kind in EXCHANGES.items()
+    }
+    dlx = await channel.declare_exchange(
+        DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    for spec in QUEUES:
+        dlq = await channel.declare_queue(
+            dead_letter_queue(spec.name), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dlq.bind(dlx, routing_key=dead_letter_queue(spec.name))
+        queue = await channel.declare_queue(
+            spec.name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": dead_letter_queue(spec.name),
+            },
+        )
+        for key in spec.bindings:
+            await queue.bind(exchanges[spec.exchange], routing_key=key)
+    return exchanges

@@ -1,0 +1,170 @@
+"""Webhook subscriptions and their delivery log, in the store's tenant transactions."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.common import cursor
+from services.common.db import tenant_transaction
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound
+from services.common.ssrf import SsrfPolicy, check_url
+from services.common.webhook_topics import TOPICS
+
+MAX_WEBHOOKS_PER_STORE = 50
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    id: uuid.UUID
+    topic: str
+    url: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    attempt: int
+    started_at: datetime
+    duration_ms: int
+    response_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: uuid.UUID
+    webhook_id: uuid.UUID
+    event_key: str
+    topic: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    attempt_log: tuple[AttemptRow, ...]
+
+
+def _uuid(raw: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidArgument.field(field, "is not a valid id") from None
+
+
+_DELIVERY_SELECT = """
+SELECT d.id, d.webhook_id, d.event_key, d.topic, d.status, d.attempts, d.next_attempt_at,
+       d.created_at,
+       ARRAY(SELECT ROW(a.attempt, a.started_at, a.duration_ms, a.response_code, a.error)
+             FROM webhook_attempts a
+             WHERE a.store_id = d.store_id AND a.delivery_id = d.id ORDER BY a.attempt)
+         AS attempt_log
+FROM webhook_deliveries d
+"""
+
+
+def _delivery(row: asyncpg.Record) -> DeliveryRow:
+    return DeliveryRow(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        event_key=row["event_key"],
+        topic=row["topic"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        attempt_log=tuple(AttemptRow(*a) for a in row["attempt_log"]),
+    )
+
+
+class WebhookRepository:
+    def __init__(self, pool: asyncpg.Pool, policy: SsrfPolicy) -> None:
+        self._pool = pool
+        self._policy = policy
+
+    async def create(self, topic: str, url: str) -> tuple[WebhookRow, str]:
+        if topic not in TOPICS:
+            raise InvalidArgument.field("topic", f"must be one of {sorted(TOPICS)}")
+        url = await check_url(url, self._policy)
+        secret = secrets.token_urlsafe(32)
+        async with tenant_transaction(self._pool) as conn:
+            count = await conn.fetchval("SELECT count(*) FROM webhooks")
+            if count >= MAX_WEBHOOKS_PER_STORE:
+                raise InvalidArgument.field(
+                    "url", f"a store may have at most {MAX_WEBHOOKS_PER_STORE} webhooks"
+                )
+            row = await conn.fetchrow(
+                """INSERT INTO webhooks (store_id, topic, url, secret)
+                   VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3)
+                   ON CONFLICT (store_id, topic, url) DO NOTHING
+                   RETURNING id, topic, url, created_at""",
+                topic,
+                url,
+                secret,
+            )
+        if row is None:
+            raise AlreadyExists(f"url: already subscribed to {topic}")
+        return WebhookRow(**dict(row)), secret
+
+    async def list(self) -> list[WebhookRow]:
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, url, created_at FROM webhooks ORDER BY created_at, id"
+            )
+        return [WebhookRow(**dict(r)) for r in rows]
+
+    async def delete(self, webhook_id: str) -> None:
+        wid = _uuid(webhook_id, "id")
+        async with tenant_transaction(self._pool) as conn:
+            deleted = await conn.fetchval("DELETE FROM webhooks WHERE id = $1 RETURNING 1", wid)
+        if not deleted:
+            raise NotFound("no webhook with this id in this store")
+
+    async def deliveries(
+        self, webhook_id: str, page_size: int, page_token: str
+    ) -> tuple[list[DeliveryRow], str]:
+        wid = _uuid(webhook_id, "webhook_id")
+        after = cursor.decode(page_token) if page_token else None
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            if not await conn.fetchval("SELECT 1 FROM webhooks WHERE id = $1", wid):
+                raise NotFound("no webhook with this id in this store")
+            if after is None:
+                rows = await conn.fetch(
+                    _DELIVERY_SELECT + "WHERE d.webhook_id = $1 "
+                    "ORDER BY d.created_at DESC, d.id DESC LIMIT $2",
+                    wid,
+                    page_size + 1,
+                )
+            else:
+                rows = await conn.fetch(
+                    _DELIVERY_SELECT
+                    + "WHERE d.webhook_id = $1 AND (d.created_at, d.id) < ($2, $3) "
+                    "ORDER BY d.created_at DESC, d.id DESC LIMIT $4",
+                    wid,
+                    after.created_at,
+                    after.id,
+                    page_size + 1,
+                )
+        page = [_delivery(r) for r in rows[:page_size]]
+        token = ""
+        if len(rows) > page_size:
+            token = cursor.encode(cursor.Position(page[-1].created_at, page[-1].id))
+        return page, token
+
+    async def redeliver(self, delivery_id: str) -> DeliveryRow:
+        did = _uuid(delivery_id, "id")
+        async with tenant_transaction(self._pool) as conn:
+            updated = await conn.fetchval(
+                """UPDATE webhook_deliveries
+                   SET status = 'pending', next_attempt_at = clock_timestamp(),
+                       leased_until = NULL
+                   WHERE id = $1 RETURNING 1""",
+                did,
+            )
+            if not updated:
+                raise NotFound("no webhook delivery with this id in this store")
+            row = await conn.fetchrow(_DELIVERY_SELECT + "WHERE d.id = $1", did)
+        return _delivery(row)
