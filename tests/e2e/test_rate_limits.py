@@ -18,6 +18,7 @@ from services.store.rate_limits import PLANS
 from tests.e2e.api_client import grpc_channel, signup, wait_routable
 
 DEV = PLANS["development"]
+RATE_LIMITED = "this store's request rate limit is exceeded; retry after x-ratelimit-reset seconds"
 
 
 async def set_plan(stack, store_id: str, plan: str) -> None:
@@ -69,6 +70,7 @@ def test_burst_is_limited_for_that_store_only(http, limited, neighbour):
     assert len(refused) >= DEV.burst // 2, [r.status_code for r in mine]
     assert {r.status_code for r in mine} == {200, 429}
     assert set(theirs) == {200}
+    assert refused[-1].json() == {"code": 8, "message": RATE_LIMITED}
     assert refused[-1].headers["x-ratelimit-limit"] == str(DEV.burst)
     assert refused[-1].headers["x-ratelimit-remaining"] == "0"
     assert "x-ratelimit-reset" in refused[-1].headers
@@ -77,6 +79,8 @@ def test_burst_is_limited_for_that_store_only(http, limited, neighbour):
 async def test_grpc_burst_is_resource_exhausted_for_that_store_only(
     http, stack, limited, neighbour
 ):
+    messages: set[str] = set()
+
     async def burst(host: str) -> list[grpc.StatusCode]:
         async with grpc_channel(stack.ports.edge, host) as channel:
             stub = catalog_pb2_grpc.StorefrontStub(channel)
@@ -86,11 +90,13 @@ async def test_grpc_burst_is_resource_exhausted_for_that_store_only(
                     await stub.ListProducts(catalog_pb2.ListProductsRequest())
                     return grpc.StatusCode.OK
                 except grpc.aio.AioRpcError as err:
+                    messages.add(err.details())
                     return err.code()
 
             return await asyncio.gather(*(one() for _ in range(DEV.burst * 2)))
 
     mine, theirs = await asyncio.gather(burst(limited.host), burst(neighbour.host))
+    assert messages == {RATE_LIMITED}
     assert set(mine) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}, mine
     assert mine.count(grpc.StatusCode.RESOURCE_EXHAUSTED) >= DEV.burst // 2
     assert set(theirs) == {grpc.StatusCode.OK}
