@@ -10,7 +10,8 @@ resource attributes, service name) is read by the SDK from the standard variable
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -170,3 +171,23 @@ def outgoing_metadata(store_id: int | None = None) -> tuple[tuple[str, str], ...
         metadata[STORE_ID_HEADER] = str(sid)
     inject_context(metadata)
     return tuple(metadata.items())
+
+
+@contextmanager
+def consumer_span(
+    name: str, headers: Mapping[str, Any] | None, store_id: int | None = None, **attributes: Any
+) -> Iterator[None]:
+    """The span of one consumed message: a trace of its own (a message may be handled long after
+    the request that produced it) linked to the producer's trace by the `traceparent` the
+    outbox row carried. Nothing at all when tracing is off."""
+    if _provider is None:
+        yield
+        return
+    attrs = {"messaging.system": "rabbitmq", **attributes}
+    if store_id is not None:
+        attrs[STORE_ID_ATTRIBUTE] = store_id
+    tracer = _provider.get_tracer("services.events")
+    with tracer.start_as_current_span(
+        name, kind=trace.SpanKind.CONSUMER, links=link_from(headers), attributes=attrs
+    ):
+        yield

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.common import telemetry
 from services.common.tenancy import current_store_id
@@ -43,3 +45,22 @@ def test_context_survives_a_round_trip_through_message_headers():
         "consume", context=telemetry.extract_context(received)
     ) as child:
         assert child.get_span_context().trace_id == ids.trace_id
+
+
+def test_consumer_span_links_to_the_producing_trace(monkeypatch):
+    with telemetry.consumer_span("consume", {}):  # tracing off: a no-op
+        pass
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "_provider", provider)
+
+    with provider.get_tracer("test").start_as_current_span("checkout") as producer:
+        headers = telemetry.inject_context({})
+    with telemetry.consumer_span("consume orders.email", headers, store_id=7):
+        pass
+    consumer = next(s for s in exporter.get_finished_spans() if s.name == "consume orders.email")
+    assert consumer.context.trace_id != producer.get_span_context().trace_id
+    [link] = consumer.links
+    assert link.context.trace_id == producer.get_span_context().trace_id
+    assert consumer.attributes["store.id"] == 7
