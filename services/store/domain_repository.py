@@ -126,13 +126,21 @@ class DomainRepository:
 
     async def record_recheck(self, store_id: int, domain: str, outcome: Recheck) -> None:
         async with tenant_transaction(self._pool, store_id=store_id) as conn:
-            await conn.execute(
-                """UPDATE store_domains
-                   SET last_checked_at = now(), failing_since = $2,
-                       verified_at = CASE WHEN $3 THEN NULL ELSE verified_at END,
-                       is_primary = CASE WHEN $3 THEN false ELSE is_primary END
-                   WHERE domain = $1 AND verified_at IS NOT NULL""",
-                domain,
-                outcome.failing_since,
-                outcome.unverify,
-            )
+            if outcome.unverify:
+                # Touches verified_at: the route trigger fires and the edge drops the domain.
+                await conn.execute(
+                    """UPDATE store_domains
+                       SET verified_at = NULL, is_primary = false, last_checked_at = now(),
+                           failing_since = $2
+                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                    domain,
+                    outcome.failing_since,
+                )
+            else:
+                # Bookkeeping only: no route changes, so no NOTIFY and no push.
+                await conn.execute(
+                    """UPDATE store_domains SET last_checked_at = now(), failing_since = $2
+                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                    domain,
+                    outcome.failing_since,
+                )
