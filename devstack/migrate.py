@@ -4,6 +4,8 @@ yoyo as the owner role. `python -m devstack.migrate` does this for the configure
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 from pathlib import Path
 
@@ -37,7 +39,8 @@ def bootstrap_database(admin_dsn: str, database: str) -> None:
 def apply_migrations(owner_dsn: str) -> int:
     backend = get_backend(owner_dsn.replace("postgresql://", "postgresql+psycopg://", 1))
     migrations = read_migrations(str(MIGRATIONS))
-    with backend.lock():
+    # yoyo prints the result table of every SELECT in a migration to stdout; keep it quiet.
+    with backend.lock(), contextlib.redirect_stdout(io.StringIO()):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)

@@ -7,7 +7,9 @@ import os
 import signal
 import time
 
+from devstack.amqp import ensure_rabbitmq
 from devstack.infra import ensure_postgres, ensure_redis
+from devstack.mail_sink import start_mail_sink
 from devstack.seed import seed_demo
 from devstack.stack import STATE_DIR, Ports, Stack
 
@@ -20,6 +22,8 @@ def _ports() -> Ports:
         envoy_admin=int(os.environ.get("ENVOY_ADMIN_PORT", "9901")),
         store=int(os.environ.get("STORE_GRPC_PORT", "50051")),
         catalog=int(os.environ.get("CATALOG_GRPC_PORT", "50052")),
+        relay=int(os.environ.get("RELAY_GRPC_PORT", "50054")),
+        consumers=int(os.environ.get("CONSUMERS_GRPC_PORT", "50055")),
     )
 
 
@@ -32,7 +36,7 @@ def _banner(stack: Stack, host: str, token: str | None, store_id: str) -> str:
     )
     tok = token or "<token>"
     return f"""
-Platform is up. Logs: {stack.run_dir}/*.log   Stop: Ctrl-C
+Platform is up. Logs: {stack.run_dir}/*.log   Emails: {stack.run_dir}/mail/   Stop: Ctrl-C
 
   storefront host: {host}  (store id {store_id})
   Envoy: 127.0.0.1:{edge}, its admin interface 127.0.0.1:{stack.ports.envoy_admin}
@@ -61,12 +65,20 @@ gRPC directly (server reflection, no proto files needed):
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    smtp_port = int(os.environ.get("SMTP_PORT", "1025"))
+    mail_sink = None
+    if not os.environ.get("SMTP_HOST"):
+        mail_sink = start_mail_sink(STATE_DIR / "mail", smtp_port)
     stack = Stack(
         pg_admin_dsn=ensure_postgres(STATE_DIR),
         redis_url=ensure_redis(STATE_DIR / "redis"),
         database=os.environ.get("DATABASE_NAME", "shop"),
         ports=_ports(),
         platform_domain=os.environ.get("PLATFORM_DOMAIN", "myshop.localhost"),
+        # Outbox relay and consumers; emails go to SMTP_HOST:SMTP_PORT or to .run/mail/*.eml.
+        amqp_url=ensure_rabbitmq(),
+        smtp_host=os.environ.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=smtp_port,
         # Traces from Envoy and the services to an OTLP/gRPC collector ("host:port"), if given.
         otlp_endpoint=os.environ.get("OTLP_COLLECTOR") or None,
         # /metrics of each process on the services' default metrics ports.
@@ -99,6 +111,8 @@ def main() -> None:
     finally:
         log.info("stopping")
         stack.stop()
+        if mail_sink is not None:
+            mail_sink.stop()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Stack:
     log_level: str = "INFO"
     # With a broker: the outbox relay and the consumers run too.
     amqp_url: str | None = None
+    smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     # Webhook receivers allowed despite resolving to loopback (tests); "host:port,...".
     webhook_allowed_targets: str = ""
@@ -84,7 +85,7 @@ class Stack:
             PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
             RELAY_DATABASE_URL=with_user(self.pg_admin_dsn, RELAY_ROLE, self.database),
             WORKER_DATABASE_URL=with_user(self.pg_admin_dsn, WORKER_ROLE, self.database),
-            SMTP_HOST="127.0.0.1",
+            SMTP_HOST=self.smtp_host,
             SMTP_PORT=str(self.smtp_port),
             WEBHOOK_ALLOW_HTTP="1",
             WEBHOOK_ALLOWED_TARGETS=self.webhook_allowed_targets,
