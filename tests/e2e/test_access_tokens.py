@@ -144,3 +144,24 @@ def test_other_stores_token_id_is_not_found(http, owner, store_a):
     r = http.delete(f"/v1/admin/access_tokens/{theirs['id']}", headers=admin(owner))
     assert r.status_code == 404
     assert http.get("/v1/admin/store", headers=bearer(store_a, theirs["token"])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "/envoy.service.auth.v3.Authorization/Check",
+        "/grpc.health.v1.Health/Check",
+        "/shop.store.v1.NoSuchService/Anything",
+    ],
+)
+async def test_internal_and_unknown_services_are_refused_even_with_a_full_token(
+    stack, owner, method
+):
+    """A store's host routes every path (one route per store); the listener's ext_authz runs for
+    anything that is not a public service, and only admin methods pass it."""
+    async with grpc_channel(stack.ports.edge, owner.host) as channel:
+        call = channel.unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(b"", metadata=(("authorization", f"Bearer {owner.token}"),))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "not an admin API method" in err.value.details()
