@@ -38,6 +38,7 @@ test: proto
 bench: proto
 	$(PY) -m bench.storefront
 	$(PY) -m bench.edge_scale
+	$(PY) -m bench.events
 
 # Every manifest in k8s/ against the Kubernetes schemas, offline (k8s/validate.py).
 k8s-validate: proto
