@@ -51,7 +51,16 @@ _WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, host: str, *, connections: int, seconds: int, threads: int = 2) -> LoadResult:
+def wrk(
+    url: str,
+    host: str,
+    *,
+    connections: int,
+    seconds: int,
+    threads: int = 2,
+    script: Path | None = None,
+) -> LoadResult:
+    """`script`: a wrk Lua script (e.g. one whose request() rotates Host and path)."""
     out = subprocess.run(
         [
             "wrk",
@@ -59,6 +68,7 @@ def wrk(url: str, host: str, *, connections: int, seconds: int, threads: int = 2
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            *(["-s", str(script)] if script else []),
             "-H",
             f"Host: {host}",
             url,
