@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from services.common import telemetry
+
 ORDERS_EXCHANGE = "orders.events"
 INVENTORY_EXCHANGE = "inventory.events"
 
@@ -77,5 +79,6 @@ async def record(conn: asyncpg.Connection, *events: Event) -> None:
         [e.routing_key for e in events],
         [e.key for e in events],
         [json.dumps(e.data) for e in events],
-        [json.dumps(e.headers) for e in events],
+        # The producer's trace context rides along so the consumer's span links back to it.
+        [json.dumps(telemetry.inject_context(dict(e.headers))) for e in events],
     )

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from services.common import telemetry
 from services.common.db import tenant_transaction
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ async def process(pool: asyncpg.Pool, consumer: Consumer, message: AbstractIncom
         await message.reject(requeue=False)
         return False
     try:
-        fresh = await apply(pool, consumer, store_id, key, event)
+        with telemetry.consumer_span(f"consume {consumer.name}", message.headers, store_id):
+            fresh = await apply(pool, consumer, store_id, key, event)
     except asyncio.CancelledError:
         raise
     except Exception:
