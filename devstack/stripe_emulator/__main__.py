@@ -1,0 +1,52 @@
+"""Local Stripe-API emulator:
+`python -m devstack.stripe_emulator --port 12111 [--webhook-url URL --webhook-secret whsec_...]`"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvloop
+from aiohttp import web
+
+from devstack.stripe_emulator.app import Settings, build_app
+from devstack.stripe_emulator.idempotency import DEFAULT_TTL
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.stripe_emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument(
+        "--webhook-url", action="append", default=[], help="endpoint for every event (repeatable)"
+    )
+    parser.add_argument("--webhook-secret", help="signing secret of those endpoints (whsec_...)")
+    parser.add_argument("--webhook-attempts", type=int, default=3)
+    parser.add_argument(
+        "--idempotency-ttl", type=float, default=DEFAULT_TTL, help="seconds a key is kept"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    settings = Settings(
+        webhook_urls=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        webhook_attempts=args.webhook_attempts,
+        idempotency_ttl=args.idempotency_ttl,
+    )
+    # uvloop: checkout benchmarks share two cores with this process, so its CPU per request counts.
+    # No access log: a benchmark's thousands of lines would cost more than the emulator itself.
+    web.run_app(
+        build_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The aiohttp application: API paths, control API, and background upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from devstack.stripe_emulator import api, control, control_webhooks
+from devstack.stripe_emulator.idempotency import DEFAULT_TTL, IdempotencyStore
+from devstack.stripe_emulator.webhooks import Webhooks
+from devstack.stripe_emulator.world import World
+
+PRUNE_EVERY_SECONDS = 60.0
+
+
+@dataclass
+class Settings:
+    webhook_urls: Sequence[str] = ()
+    webhook_secret: str | None = None
+    webhook_attempts: int = 3
+    idempotency_ttl: float = DEFAULT_TTL
+    webhook_events: list[str] = field(default_factory=lambda: ["*"])
+
+
+def build_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    world = World(
+        idempotency=IdempotencyStore(settings.idempotency_ttl),
+        webhooks=Webhooks(attempts=settings.webhook_attempts),
+    )
+    for url in settings.webhook_urls:
+        world.webhooks.add_endpoint(url, settings.webhook_secret, settings.webhook_events)
+    app = web.Application(client_max_size=1024**2)
+    app[api.WORLD] = world
+    app.add_routes(control.routes)
+    app.add_routes(control_webhooks.routes)
+    app.router.add_route("*", "/v1/{tail:.*}", api.handle)
+    app.cleanup_ctx.append(_upkeep)
+    return app
+
+
+async def _upkeep(app: web.Application) -> AsyncIterator[None]:
+    world = app[api.WORLD]
+
+    async def prune() -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+            world.idempotency.prune()
+
+    task = asyncio.create_task(prune())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await world.webhooks.close()
