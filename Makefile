@@ -39,6 +39,7 @@ bench: proto
 	$(PY) -m bench.storefront
 	$(PY) -m bench.edge_scale
 	$(PY) -m bench.events
+	$(PY) -m bench.catalog_scale
 
 # Every manifest in k8s/ against the Kubernetes schemas, offline (k8s/validate.py).
 k8s-validate: proto

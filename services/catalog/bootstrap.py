@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from shop.catalog.v1 import catalog_pb2_grpc
+from shop.catalog.v1 import catalog_pb2_grpc, inventory_pb2_grpc
 
+from services.catalog.inventory import Inventory
+from services.catalog.inventory_servicer import InventoryAdminServicer
+from services.catalog.product_writes import ProductWrites
 from services.catalog.repository import CatalogRepository
-from services.catalog.servicer import CatalogAdminServicer, StorefrontServicer
+from services.catalog.servicer import CatalogAdminServicer
+from services.catalog.storefront_queries import StorefrontQueries
+from services.catalog.storefront_servicer import StorefrontServicer
 from services.common.config import Config
 from services.common.db import create_pool
 from services.common.server import App
@@ -22,8 +27,19 @@ def build(config: Config) -> App:
 
     def register(server) -> list[str]:
         catalog = CatalogRepository(state["pool"])
-        catalog_pb2_grpc.add_CatalogAdminServicer_to_server(CatalogAdminServicer(catalog), server)
-        catalog_pb2_grpc.add_StorefrontServicer_to_server(StorefrontServicer(catalog), server)
-        return ["shop.catalog.v1.CatalogAdmin", "shop.catalog.v1.Storefront"]
+        catalog_pb2_grpc.add_CatalogAdminServicer_to_server(
+            CatalogAdminServicer(catalog, ProductWrites(state["pool"])), server
+        )
+        inventory_pb2_grpc.add_InventoryAdminServicer_to_server(
+            InventoryAdminServicer(Inventory(state["pool"])), server
+        )
+        catalog_pb2_grpc.add_StorefrontServicer_to_server(
+            StorefrontServicer(catalog, StorefrontQueries(state["pool"])), server
+        )
+        return [
+            "shop.catalog.v1.CatalogAdmin",
+            "shop.catalog.v1.InventoryAdmin",
+            "shop.catalog.v1.Storefront",
+        ]
 
     return App(config=config, register=register, on_startup=[startup], on_shutdown=[shutdown])

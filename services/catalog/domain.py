@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from services.common.errors import Validator
 
 MAX_VARIANTS = 100
 MAX_OPTIONS = 3
+MAX_IMAGES = 250
 # 10^13 minor units: far above any real price, far below int64 overflow in any sum.
 MAX_AMOUNT = 10**13
 MAX_INVENTORY = 10**9
@@ -37,6 +39,20 @@ class VariantDraft:
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    url: str
+    alt_text: str = ""
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt_text: str
+    position: int
+
+
+@dataclass(frozen=True)
 class ProductDraft:
     title: str
     handle: str = ""
@@ -44,6 +60,7 @@ class ProductDraft:
     status: str = "draft"
     options: tuple[str, ...] = ()
     variants: tuple[VariantDraft, ...] = field(default_factory=tuple)
+    images: tuple[ImageInput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class NewProduct:
     status: str
     options: tuple[str, ...]
     variants: tuple[NewVariant, ...]
+    images: tuple[Image, ...] = ()
 
 
 def slugify(text: str) -> str:
@@ -89,10 +107,15 @@ def _money(v: Validator, name: str, money: MoneyInput | None, currency: str) -> 
     return money.amount_minor if ok else None
 
 
-def _variant(
-    v: Validator, i: int, draft: VariantDraft, options: tuple[str, ...], currency: str
+def check_variant(
+    v: Validator,
+    f: str,
+    position: int,
+    draft: VariantDraft,
+    options: tuple[str, ...],
+    currency: str,
 ) -> NewVariant:
-    f = f"variants[{i}]"
+    """Validates one variant; `f` prefixes field names (e.g. "variants[2]" or "variant")."""
     sku = draft.sku.strip()
     if sku:
         v.check(
@@ -125,7 +148,7 @@ def _variant(
     title = draft.title.strip() or (" / ".join(values) if values else "Default Title")
     v.check(len(title) <= 255, f"{f}.title", "must be at most 255 characters")
     return NewVariant(
-        position=i + 1,
+        position=position,
         sku=sku or None,
         title=title,
         price=price or 0,
@@ -136,24 +159,64 @@ def _variant(
     )
 
 
-def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
-    """Checks every field and reports all problems at once, each naming its field."""
-    v = Validator()
-    title = draft.title.strip()
+def check_title(v: Validator, title: str) -> str:
+    title = title.strip()
     v.check(1 <= len(title) <= 255, "title", "must be 1 to 255 characters")
-    handle = draft.handle.strip().lower()
-    generated = not handle
-    if generated:
-        handle = slugify(title) or "product"
-    elif not (len(handle) <= 255 and HANDLE_RE.match(handle)):
+    return title
+
+
+def check_handle(v: Validator, handle: str) -> str:
+    handle = handle.strip().lower()
+    if not (1 <= len(handle) <= 255 and HANDLE_RE.match(handle)):
         v.fail("handle", "must be lowercase letters, digits and single hyphens, e.g. 'blue-shirt'")
-    v.check(draft.status in STATUSES, "status", "must be DRAFT, ACTIVE or ARCHIVED")
-    options = tuple(o.strip() for o in draft.options)
+    return handle
+
+
+def check_status(v: Validator, status: str) -> str:
+    v.check(status in STATUSES, "status", "must be DRAFT, ACTIVE or ARCHIVED")
+    return status
+
+
+def check_options(v: Validator, options: tuple[str, ...]) -> tuple[str, ...]:
+    options = tuple(o.strip() for o in options)
     v.check(len(options) <= MAX_OPTIONS, "options", f"at most {MAX_OPTIONS} options per product")
     for i, name in enumerate(options):
         v.check(1 <= len(name) <= 255, f"options[{i}]", "must be 1 to 255 characters")
     if len({o.lower() for o in options}) != len(options):
         v.fail("options", "option names must be unique")
+    return options
+
+
+def check_images(v: Validator, images: tuple[ImageInput, ...]) -> tuple[Image, ...]:
+    """Validated images in display order (by position, then as given), renumbered 1..n."""
+    v.check(len(images) <= MAX_IMAGES, "images", f"at most {MAX_IMAGES} images per product")
+    for i, image in enumerate(images):
+        parts = urlsplit(image.url.strip())
+        v.check(
+            parts.scheme in ("https", "http") and bool(parts.netloc) and len(image.url) <= 2048,
+            f"images[{i}].url",
+            "must be an http(s) URL of at most 2048 characters",
+        )
+        v.check(len(image.alt_text) <= 512, f"images[{i}].alt_text", "at most 512 characters")
+        v.check(image.position >= 0, f"images[{i}].position", "must be >= 0")
+    ordered = sorted(
+        enumerate(images), key=lambda item: (item[1].position or len(images) + 1, item[0])
+    )
+    return tuple(
+        Image(url=img.url.strip(), alt_text=img.alt_text, position=n)
+        for n, (_, img) in enumerate(ordered, 1)
+    )
+
+
+def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
+    """Checks every field and reports all problems at once, each naming its field."""
+    v = Validator()
+    title = check_title(v, draft.title)
+    generated = not draft.handle.strip()
+    handle = (slugify(title) or "product") if generated else check_handle(v, draft.handle)
+    check_status(v, draft.status)
+    options = check_options(v, draft.options)
+    images = check_images(v, draft.images)
     if not draft.variants:
         v.fail("variants", "at least one variant (with its price) is required")
     if len(draft.variants) > MAX_VARIANTS:
@@ -161,7 +224,10 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
             "variants", f"at most {MAX_VARIANTS} variants per product, got {len(draft.variants)}"
         )
         v.raise_if_any()
-    variants = tuple(_variant(v, i, d, options, currency) for i, d in enumerate(draft.variants))
+    variants = tuple(
+        check_variant(v, f"variants[{i}]", i + 1, d, options, currency)
+        for i, d in enumerate(draft.variants)
+    )
     seen_skus: dict[str, int] = {}
     seen_values: dict[tuple[str, ...], int] = {}
     for i, variant in enumerate(variants):
@@ -186,6 +252,7 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
         status=draft.status,
         options=options,
         variants=variants,
+        images=images,
     )
 
 

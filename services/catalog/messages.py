@@ -6,7 +6,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from shop.catalog.v1 import catalog_pb2 as pb
 from shop.common.v1 import money_pb2
 
-from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
+from services.catalog.domain import ImageInput, MoneyInput, ProductDraft, VariantDraft
+from services.catalog.product_writes import ProductPatch, VariantPatch
 from services.catalog.repository import ProductRow, VariantRow
 
 _STATUS_IN = {
@@ -34,26 +35,65 @@ def _money_in(message: money_pb2.Money, present: bool) -> MoneyInput | None:
     return MoneyInput(message.amount_minor, message.currency_code)
 
 
+def variant_draft(v: pb.VariantInput) -> VariantDraft:
+    return VariantDraft(
+        sku=v.sku,
+        title=v.title,
+        price=_money_in(v.price, v.HasField("price")),
+        compare_at_price=_money_in(v.compare_at_price, v.HasField("compare_at_price")),
+        inventory_quantity=v.inventory_quantity,
+        # Unknown enum numbers pass through as "?" so validation names the field.
+        inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
+        option_values=tuple(v.option_values),
+    )
+
+
+def _images_in(images) -> tuple[ImageInput, ...]:
+    return tuple(ImageInput(i.url, i.alt_text, i.position) for i in images)
+
+
 def product_draft(request: pb.CreateProductRequest) -> ProductDraft:
     return ProductDraft(
         title=request.title,
         handle=request.handle,
         description=request.description,
-        # Unknown enum numbers pass through as "?" so validation names the field.
         status=_STATUS_IN.get(request.status, "?"),
         options=tuple(request.options),
-        variants=tuple(
-            VariantDraft(
-                sku=v.sku,
-                title=v.title,
-                price=_money_in(v.price, v.HasField("price")),
-                compare_at_price=_money_in(v.compare_at_price, v.HasField("compare_at_price")),
-                inventory_quantity=v.inventory_quantity,
-                inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
-                option_values=tuple(v.option_values),
-            )
-            for v in request.variants
-        ),
+        variants=tuple(variant_draft(v) for v in request.variants),
+        images=_images_in(request.images),
+    )
+
+
+def _mask_paths(mask, present: set[str]) -> frozenset[str]:
+    """The paths to update: the mask when given, else the fields present in the request."""
+    return frozenset(mask.paths) if mask.paths else frozenset(present)
+
+
+def product_patch(request: pb.UpdateProductRequest) -> ProductPatch:
+    p = request.product
+    present = {f.name for f, _ in p.ListFields()}
+    return ProductPatch(
+        paths=_mask_paths(request.update_mask, present),
+        title=p.title,
+        handle=p.handle,
+        description=p.description,
+        status=_STATUS_IN.get(p.status, "?") if p.status else "?",
+        options=tuple(p.options),
+        images=_images_in(p.images),
+    )
+
+
+def variant_patch(request: pb.UpdateVariantRequest) -> VariantPatch:
+    v = request.variant
+    present = {f.name for f, _ in v.ListFields()}
+    return VariantPatch(
+        paths=_mask_paths(request.update_mask, present),
+        sku=v.sku,
+        title=v.title,
+        price=_money_in(v.price, v.HasField("price")),
+        compare_at_price=_money_in(v.compare_at_price, v.HasField("compare_at_price")),
+        inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
+        option_values=tuple(v.option_values),
     )
 
 
@@ -69,7 +109,7 @@ def _timestamp(value) -> Timestamp:
     return ts
 
 
-def _admin_variant(v: VariantRow) -> pb.Variant:
+def admin_variant(v: VariantRow) -> pb.Variant:
     return pb.Variant(
         id=str(v.id),
         sku=v.sku or "",
@@ -92,10 +132,15 @@ def admin_product(p: ProductRow) -> pb.Product:
         description=p.description,
         status=_STATUS_OUT[p.status],
         options=list(p.options),
-        variants=[_admin_variant(v) for v in p.variants],
+        variants=[admin_variant(v) for v in p.variants],
         created_at=_timestamp(p.created_at),
         updated_at=_timestamp(p.updated_at),
+        images=images_out(p),
     )
+
+
+def images_out(p: ProductRow) -> list[pb.ProductImage]:
+    return [pb.ProductImage(url=i.url, alt_text=i.alt_text, position=i.position) for i in p.images]
 
 
 def storefront_product(p: ProductRow) -> pb.StorefrontProduct:
@@ -119,4 +164,5 @@ def storefront_product(p: ProductRow) -> pb.StorefrontProduct:
         options=list(p.options),
         variants=variants,
         available=any(v.available for v in variants),
+        images=images_out(p),
     )

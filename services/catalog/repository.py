@@ -9,7 +9,13 @@ from datetime import datetime
 
 import asyncpg
 
-from services.catalog.domain import NewProduct, ProductDraft, is_available, validate_product
+from services.catalog.domain import (
+    Image,
+    NewProduct,
+    ProductDraft,
+    is_available,
+    validate_product,
+)
 from services.common import cursor
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
@@ -45,12 +51,14 @@ class ProductRow:
     variants: tuple[VariantRow, ...]
     created_at: datetime
     updated_at: datetime
+    images: tuple[Image, ...] = ()
 
 
 # Variants ride along as one array of anonymous records: one query per product page, one
 # round trip for the hot storefront read.
-_PRODUCT_SELECT = """
+PRODUCT_SELECT = """
 SELECT p.id, p.handle, p.title, p.description, p.status, p.options, p.created_at, p.updated_at,
+       p.images::text AS images,
        ARRAY(SELECT ROW(v.id, v.sku, v.title, v.price, v.compare_at_price, v.currency,
                         v.inventory_quantity, v.inventory_policy, v.options::text, v.position,
                         v.version)
@@ -61,7 +69,7 @@ FROM products p
 """
 
 
-def _product(row: asyncpg.Record) -> ProductRow:
+def product_from_row(row: asyncpg.Record) -> ProductRow:
     return ProductRow(
         id=row["id"],
         handle=row["handle"],
@@ -87,6 +95,13 @@ def _product(row: asyncpg.Record) -> ProductRow:
         ),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        images=tuple(Image(**image) for image in json.loads(row["images"])),
+    )
+
+
+def images_json(images: tuple[Image, ...]) -> str:
+    return json.dumps(
+        [{"url": i.url, "alt_text": i.alt_text, "position": i.position} for i in images]
     )
 
 
@@ -116,8 +131,8 @@ class CatalogRepository:
                 raise AlreadyExists(
                     "variants: a SKU was just taken by another variant of this store; retry"
                 ) from None
-            row = await conn.fetchrow(_PRODUCT_SELECT + "WHERE p.id = $1", product_id)
-        return _product(row)
+            row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", product_id)
+        return product_from_row(row)
 
     async def _check_skus_free(self, conn: asyncpg.Connection, product: NewProduct) -> None:
         skus = [v.sku for v in product.variants if v.sku]
@@ -161,8 +176,10 @@ class CatalogRepository:
         )
 
     async def _insert_product(self, conn: asyncpg.Connection, product: NewProduct) -> uuid.UUID:
-        insert = """INSERT INTO products (store_id, handle, title, description, status, options)
-                    VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5)
+        insert = """INSERT INTO products (store_id, handle, title, description, status, options,
+                                          images)
+                    VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
+                            $6::jsonb)
                     ON CONFLICT (store_id, handle) DO NOTHING
                     RETURNING id"""
         handle = product.handle
@@ -174,8 +191,11 @@ class CatalogRepository:
                 product.description,
                 product.status,
                 list(product.options),
+                images_json(product.images),
             )
             if product_id is not None:
+                # A live handle wins over an old one that redirected elsewhere.
+                await conn.execute("DELETE FROM product_handle_redirects WHERE handle = $1", handle)
                 return product_id
             if not product.handle_generated:
                 raise AlreadyExists(
@@ -188,19 +208,28 @@ class CatalogRepository:
         pid = _uuid(product_id)
         if pid is not None:
             async with tenant_transaction(self._pool, readonly=True) as conn:
-                row = await conn.fetchrow(_PRODUCT_SELECT + "WHERE p.id = $1", pid)
+                row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", pid)
             if row is not None:
-                return _product(row)
+                return product_from_row(row)
         raise NotFound("no product with this id in this store")
 
     async def active_product_by_handle(self, handle: str) -> ProductRow:
+        """By current handle, else by an old handle the product was renamed from (the response
+        carries the current handle, so the storefront can redirect to it)."""
         async with tenant_transaction(self._pool, readonly=True) as conn:
             row = await conn.fetchrow(
-                _PRODUCT_SELECT + "WHERE p.handle = $1 AND p.status = 'active'", handle
+                PRODUCT_SELECT + "WHERE p.handle = $1 AND p.status = 'active'", handle
             )
+            if row is None:
+                row = await conn.fetchrow(
+                    PRODUCT_SELECT + "JOIN product_handle_redirects r"
+                    " ON r.store_id = p.store_id AND r.product_id = p.id"
+                    " WHERE r.handle = $1 AND p.status = 'active'",
+                    handle,
+                )
         if row is None:
             raise NotFound("no active product with this handle in this store")
-        return _product(row)
+        return product_from_row(row)
 
     async def active_products_page(
         self, page_size: int, page_token: str
@@ -209,22 +238,27 @@ class CatalogRepository:
         async with tenant_transaction(self._pool, readonly=True) as conn:
             if after is None:
                 rows = await conn.fetch(
-                    _PRODUCT_SELECT + "WHERE p.status = 'active' "
+                    PRODUCT_SELECT + "WHERE p.status = 'active' "
                     "ORDER BY p.created_at DESC, p.id DESC LIMIT $1",
                     page_size + 1,
                 )
             else:
                 rows = await conn.fetch(
-                    _PRODUCT_SELECT
+                    PRODUCT_SELECT
                     + "WHERE p.status = 'active' AND (p.created_at, p.id) < ($1, $2) "
                     "ORDER BY p.created_at DESC, p.id DESC LIMIT $3",
                     after.created_at,
                     after.id,
                     page_size + 1,
                 )
-        products = [_product(r) for r in rows[:page_size]]
+        products = [product_from_row(r) for r in rows[:page_size]]
         next_token = ""
         if len(rows) > page_size:
             last = products[-1]
             next_token = cursor.encode(cursor.Position(last.created_at, last.id))
         return products, next_token
+
+
+# Older private names, still used by modules written against them.
+_PRODUCT_SELECT = PRODUCT_SELECT
+_product = product_from_row

@@ -5,17 +5,22 @@ from __future__ import annotations
 from shop.catalog.v1 import catalog_pb2 as pb
 from shop.catalog.v1 import catalog_pb2_grpc
 
-from services.catalog.messages import admin_product, product_draft, storefront_product
+from services.catalog.messages import (
+    admin_product,
+    admin_variant,
+    product_draft,
+    product_patch,
+    variant_draft,
+    variant_patch,
+)
+from services.catalog.product_writes import ProductWrites
 from services.catalog.repository import CatalogRepository
-from services.common.errors import InvalidArgument
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 250
 
 
 class CatalogAdminServicer(catalog_pb2_grpc.CatalogAdminServicer):
-    def __init__(self, catalog: CatalogRepository) -> None:
+    def __init__(self, catalog: CatalogRepository, writes: ProductWrites) -> None:
         self._catalog = catalog
+        self._writes = writes
 
     async def CreateProduct(self, request, context):
         return admin_product(await self._catalog.create_product(product_draft(request)))
@@ -23,22 +28,35 @@ class CatalogAdminServicer(catalog_pb2_grpc.CatalogAdminServicer):
     async def GetProduct(self, request, context):
         return admin_product(await self._catalog.get_product(request.id))
 
+    async def UpdateProduct(self, request, context):
+        return admin_product(await self._writes.update_product(request.id, product_patch(request)))
 
-class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
-    def __init__(self, catalog: CatalogRepository) -> None:
-        self._catalog = catalog
+    async def ArchiveProduct(self, request, context):
+        return admin_product(await self._writes.set_status(request.id, "archived", only_from=None))
 
-    async def GetProductByHandle(self, request, context):
-        if not request.handle:
-            raise InvalidArgument.field("handle", "is required")
-        return storefront_product(await self._catalog.active_product_by_handle(request.handle))
-
-    async def ListProducts(self, request, context):
-        if request.page_size < 0:
-            raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-        # Larger requests are clamped rather than refused: a storefront asking for "all" works.
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        products, next_token = await self._catalog.active_products_page(size, request.page_token)
-        return pb.ListProductsResponse(
-            products=[storefront_product(p) for p in products], next_page_token=next_token
+    async def UnarchiveProduct(self, request, context):
+        return admin_product(
+            await self._writes.set_status(request.id, "draft", only_from="archived")
         )
+
+    async def DeleteProduct(self, request, context):
+        await self._writes.delete_product(request.id)
+        return pb.DeleteProductResponse()
+
+    async def CreateVariant(self, request, context):
+        product, variant_id = await self._writes.create_variant(
+            request.product_id, variant_draft(request.variant)
+        )
+        return _variant_of(product, variant_id)
+
+    async def UpdateVariant(self, request, context):
+        product, variant_id = await self._writes.update_variant(request.id, variant_patch(request))
+        return _variant_of(product, variant_id)
+
+    async def DeleteVariant(self, request, context):
+        await self._writes.delete_variant(request.id)
+        return pb.DeleteVariantResponse()
+
+
+def _variant_of(product, variant_id: str) -> pb.Variant:
+    return next(admin_variant(v) for v in product.variants if str(v.id) == variant_id)
