@@ -26,6 +26,7 @@ def render(
     admin_port: int,
     store_port: int,
     catalog_port: int,
+    checkout_port: int = 50053,
     listen_address: str = "127.0.0.1",
     node_id: str = "edge-local",
     otlp_endpoint: str | None = None,
@@ -50,6 +51,8 @@ def render(
         STORE_PORT=store_port,
         CATALOG_HOST="127.0.0.1",
         CATALOG_PORT=catalog_port,
+        CHECKOUT_HOST="127.0.0.1",
+        CHECKOUT_PORT=checkout_port,
     )
     return text if otlp_endpoint else without_tracing(text)
 
@@ -80,6 +83,8 @@ K8S_VALUES = {
     "STORE_PORT": 50051,
     "CATALOG_HOST": "catalog",
     "CATALOG_PORT": 50052,
+    "CHECKOUT_HOST": "checkout",
+    "CHECKOUT_PORT": 50053,
     "OTLP_HOST": "otel-collector.observability.svc.cluster.local",
     "OTLP_PORT": 4317,
     # Parent-based samplers in the services follow Envoy's decision.

@@ -31,6 +31,8 @@ class Ports:
     envoy_admin: int = field(default_factory=free_port)
     store: int = field(default_factory=free_port)
     catalog: int = field(default_factory=free_port)
+    checkout: int = field(default_factory=free_port)
+    stripe: int = field(default_factory=free_port)
     relay: int = field(default_factory=free_port)
     consumers: int = field(default_factory=free_port)
 
@@ -52,6 +54,9 @@ class Stack:
     # Webhook receivers allowed despite resolving to loopback (tests); "host:port,...".
     webhook_allowed_targets: str = ""
     webhook_retry_base: float = 15.0
+    # Stripe API base the checkout talks to (the local emulator unless given).
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str = "whsec_local_test_secret"
     # OTLP/gRPC collector ("host:port") that Envoy and the services export traces to; None keeps
     # tracing off everywhere (OTEL_EXPORTER_OTLP_*ENDPOINT inherited from the shell is dropped).
     otlp_endpoint: str | None = None
@@ -90,6 +95,9 @@ class Stack:
             WEBHOOK_ALLOW_HTTP="1",
             WEBHOOK_ALLOWED_TARGETS=self.webhook_allowed_targets,
             WEBHOOK_RETRY_BASE_SECONDS=str(self.webhook_retry_base),
+            STRIPE_API_BASE=self.stripe_api_base or f"http://127.0.0.1:{self.ports.stripe}",
+            STRIPE_API_KEY="sk_test_local",
+            STRIPE_WEBHOOK_SECRET=self.stripe_webhook_secret,
         )
         if self.amqp_url:
             env["AMQP_URL"] = self.amqp_url
@@ -136,6 +144,29 @@ class Stack:
                 self.procs.pop(service).wait()
                 setattr(self.ports, service, free_port())
 
+    def start_stripe_emulator(self) -> None:
+        """The local Stripe API (devstack.stripe_emulator); its webhooks go to Envoy's platform
+        host, as Stripe's would."""
+        args = [
+            sys.executable,
+            "-m",
+            "devstack.stripe_emulator",
+            "--port",
+            str(self.ports.stripe),
+            "--webhook-url",
+            f"http://127.0.0.1:{self.ports.edge}/v1/stripe/webhooks",
+            "--webhook-host",
+            f"api.{self.platform_domain}",
+            "--webhook-secret",
+            self.stripe_webhook_secret,
+        ]
+        self._spawn("stripe", args, self.service_env("stripe", self.ports.stripe))
+        wait_http(
+            f"http://127.0.0.1:{self.ports.stripe}/_emulator/health",
+            self.procs["stripe"],
+            self.run_dir / "stripe.log",
+        )
+
     def start_events(self) -> None:
         """The outbox relay and the consumers (each may be stopped and restarted by tests)."""
         self.start_service("relay", "services.events.relay")
@@ -152,6 +183,7 @@ class Stack:
                 admin_port=self.ports.envoy_admin,
                 store_port=self.ports.store,
                 catalog_port=self.ports.catalog,
+                checkout_port=self.ports.checkout,
                 otlp_endpoint=self.otlp_endpoint,
             )
         )
@@ -176,6 +208,9 @@ class Stack:
         migrate(self.pg_admin_dsn, self.database)
         self.start_service("store")
         self.start_service("catalog")
+        if self.stripe_api_base is None:
+            self.start_stripe_emulator()
+        self.start_service("checkout")
         if self.amqp_url:
             self.start_events()
         self.start_envoy()
@@ -221,6 +256,22 @@ def wait_serving(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
             if time.monotonic() > deadline:
                 raise RuntimeError(f"service on port {port} not serving:\n{_tail(log_path)}")
             time.sleep(0.1)
+
+
+def wait_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} process exited:\n{_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not answering:\n{_tail(log_path)}")
+        time.sleep(0.1)
 
 
 def wait_envoy_ready(

@@ -96,7 +96,13 @@ def stack(
         # The receiver is on loopback: allowed explicitly, everything else stays refused.
         webhook_allowed_targets=f"127.0.0.1:{webhook_receiver.port}",
         webhook_retry_base=0.2,
-        extra_env={"DNS_NAMESERVER": dns_server.address, **DOMAIN_TEST_ENV},
+        extra_env={
+            "DNS_NAMESERVER": dns_server.address,
+            **DOMAIN_TEST_ENV,
+            # Short enough that crash-recovery tests see the recovery worker take over.
+            "CHECKOUT_LEASE_SECONDS": "3",
+            "STRIPE_TIMEOUT_SECONDS": "2",
+        },
     )
     try:
         platform.start()

@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
         "--webhook-url", action="append", default=[], help="endpoint for every event (repeatable)"
     )
     parser.add_argument("--webhook-secret", help="signing secret of those endpoints (whsec_...)")
+    parser.add_argument(
+        "--webhook-host", help="Host header for those endpoints (a virtual host behind Envoy)"
+    )
     parser.add_argument("--webhook-attempts", type=int, default=3)
     parser.add_argument(
         "--idempotency-ttl", type=float, default=DEFAULT_TTL, help="seconds a key is kept"
@@ -33,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings(
         webhook_urls=args.webhook_url,
         webhook_secret=args.webhook_secret,
+        webhook_host=args.webhook_host,
         webhook_attempts=args.webhook_attempts,
         idempotency_ttl=args.idempotency_ttl,
     )

@@ -24,6 +24,7 @@ class Settings:
     webhook_attempts: int = 3
     idempotency_ttl: float = DEFAULT_TTL
     webhook_events: list[str] = field(default_factory=lambda: ["*"])
+    webhook_host: str | None = None
 
 
 def build_app(settings: Settings | None = None) -> web.Application:
@@ -33,7 +34,9 @@ def build_app(settings: Settings | None = None) -> web.Application:
         webhooks=Webhooks(attempts=settings.webhook_attempts),
     )
     for url in settings.webhook_urls:
-        world.webhooks.add_endpoint(url, settings.webhook_secret, settings.webhook_events)
+        world.webhooks.add_endpoint(
+            url, settings.webhook_secret, settings.webhook_events, settings.webhook_host
+        )
     app = web.Application(client_max_size=1024**2)
     app[api.WORLD] = world
     app.add_routes(control.routes)

@@ -33,6 +33,8 @@ class Endpoint:
     url: str
     secret: str
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
+    # Host header to send (e.g. the platform host when the URL points at Envoy's IP and port).
+    host: str | None = None
 
     def wants(self, event_type: str) -> bool:
         return "*" in self.enabled_events or event_type in self.enabled_events
@@ -64,9 +66,15 @@ class Webhooks:
         self._tasks: set[asyncio.Task] = set()
 
     def add_endpoint(
-        self, url: str, secret: str | None = None, events: list[str] | None = None
+        self,
+        url: str,
+        secret: str | None = None,
+        events: list[str] | None = None,
+        host: str | None = None,
     ) -> Endpoint:
-        endpoint = Endpoint(new_id("we"), url, secret or new_id("whsec", 32), events or ["*"])
+        endpoint = Endpoint(
+            new_id("we"), url, secret or new_id("whsec", 32), events or ["*"], host=host
+        )
         self.endpoints[endpoint.id] = endpoint
         return endpoint
 
@@ -118,6 +126,8 @@ class Webhooks:
                 "Stripe-Signature": sign(event.payload, endpoint.secret, timestamp),
                 "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
             }
+            if endpoint.host:
+                headers["Host"] = endpoint.host
             try:
                 async with self._session.post(
                     endpoint.url, data=event.payload.encode(), headers=headers

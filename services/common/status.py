@@ -30,6 +30,16 @@ _CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
 }
 
 
+def error_for_code(code: int, message: str) -> errors.DomainError:
+    """The domain error for a stored gRPC status code (e.g. a replayed idempotent outcome)."""
+    for cls, status_code in _CODES.items():
+        if status_code.value[0] == code:
+            if cls is errors.InvalidArgument:
+                return errors.InvalidArgument.field("request", message)
+            return cls(message)
+    return errors.FailedPrecondition(message)
+
+
 def status_for(exc: errors.DomainError) -> grpc.Status:
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), grpc.StatusCode.UNKNOWN)
     status = status_pb2.Status(code=code.value[0], message=exc.message)

@@ -5,20 +5,34 @@ from __future__ import annotations
 
 # Importing the generated modules registers their descriptors, which scopes.py and
 # json_guard.py read.
-from shop.catalog.v1 import catalog_pb2  # noqa: F401
+from shop.catalog.v1 import (
+    catalog_pb2,  # noqa: F401
+    inventory_pb2,  # noqa: F401
+)
+from shop.checkout.v1 import checkout_pb2  # noqa: F401
 from shop.store.v1 import (
     store_pb2,  # noqa: F401
     webhooks_pb2,  # noqa: F401
 )
 
 # service name → upstream cluster
-PLATFORM_SERVICES = {"shop.store.v1.Platform": "store"}
+PLATFORM_SERVICES = {
+    "shop.store.v1.Platform": "store",
+    # Stripe's webhook endpoint: public (the signature is the authentication).
+    "shop.checkout.v1.StripeWebhooks": "checkout",
+}
 ADMIN_SERVICES = {
     "shop.store.v1.StoreAdmin": "store",
     "shop.store.v1.WebhookAdmin": "store",
     "shop.catalog.v1.CatalogAdmin": "catalog",
+    "shop.catalog.v1.InventoryAdmin": "catalog",
+    "shop.checkout.v1.OrdersAdmin": "checkout",
 }
-STOREFRONT_SERVICES = {"shop.catalog.v1.Storefront": "catalog"}
+STOREFRONT_SERVICES = {
+    "shop.catalog.v1.Storefront": "catalog",
+    "shop.checkout.v1.Cart": "checkout",
+    "shop.checkout.v1.Checkout": "checkout",
+}
 # grpcurl through Envoy: the Store service describes every public service; no token needed.
 REFLECTION_SERVICES = (
     "grpc.reflection.v1.ServerReflection",

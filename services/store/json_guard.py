@@ -91,6 +91,7 @@ class JsonBodyGuard:
         if rule.body == "*":
             return unknown_fields(document, rule.message)
         field = rule.message.fields_by_name[rule.body]
-        if field.message_type is None:
+        # google.api.HttpBody takes the raw body as it is (e.g. Stripe's signed webhooks).
+        if field.message_type is None or field.message_type.full_name == "google.api.HttpBody":
             return []
         return unknown_fields(document, field.message_type, rule.body)

@@ -1,0 +1,40 @@
+"""Checkout-specific configuration from environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class CheckoutSettings:
+    stripe_api_key: str
+    # The Stripe API base; the local emulator in tests and `make run`.
+    stripe_api_base: str
+    stripe_webhook_secret: str
+    stripe_timeout: float
+    cart_ttl_seconds: int
+    # How long a checkout may run before the recovery worker takes it over.
+    lease_seconds: int
+    # How long a 3-D Secure challenge may wait before the reservation is released.
+    requires_action_seconds: int
+    worker_database_url: str
+
+
+def load() -> CheckoutSettings:
+    return CheckoutSettings(
+        stripe_api_key=_env("STRIPE_API_KEY", "sk_test_local"),
+        stripe_api_base=_env("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+        stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET", "whsec_local"),
+        stripe_timeout=float(_env("STRIPE_TIMEOUT_SECONDS", "10")),
+        cart_ttl_seconds=int(_env("CART_TTL_SECONDS", str(14 * 24 * 3600))),
+        lease_seconds=int(_env("CHECKOUT_LEASE_SECONDS", "30")),
+        requires_action_seconds=int(_env("REQUIRES_ACTION_SECONDS", "1800")),
+        worker_database_url=_env(
+            "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
+        ),
+    )

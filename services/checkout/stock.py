@@ -1,0 +1,160 @@
+"""Phase 1 of a checkout and its undo: reserve stock (and record what was reserved, at what
+price) in one short SERIALIZABLE transaction that locks the variants in id order, so two
+checkouts of the same items queue instead of deadlocking and never oversell; and give the
+stock back when the payment does not happen."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from services.checkout import records
+from services.common import metrics, outbox
+from services.common.db import tenant_transaction
+from services.common.errors import FailedPrecondition
+from services.common.inventory_events import Level, change_events
+from services.common.retry import retry_serializable
+
+_LOCK = """
+SELECT v.id, v.product_id, v.sku, v.price, v.currency, v.inventory_quantity, v.version,
+       v.inventory_policy, p.status,
+       p.title || CASE WHEN v.title = 'Default Title' THEN '' ELSE ' - ' || v.title END AS title
+FROM variants v JOIN products p ON p.store_id = v.store_id AND p.id = v.product_id
+WHERE v.id = ANY($1::uuid[])
+ORDER BY v.id
+FOR UPDATE OF v
+"""
+_MOVE = """
+UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.delta,
+       version = v.version + 1, updated_at = clock_timestamp()
+FROM unnest($1::uuid[], $2::int[]) AS u(id, delta)
+WHERE v.id = u.id
+RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version, v.inventory_policy
+"""
+
+
+def _level(row: asyncpg.Record) -> Level:
+    return Level(
+        row["id"],
+        row["sku"],
+        row["product_id"],
+        row["inventory_quantity"],
+        row["version"],
+        row["inventory_policy"],
+    )
+
+
+async def _move_stock(
+    conn: asyncpg.Connection,
+    store_id: int,
+    action: str,
+    deltas: dict[uuid.UUID, int],
+    before: dict[uuid.UUID, Level],
+) -> None:
+    ids = sorted(deltas)
+    rows = await conn.fetch(_MOVE, ids, [deltas[i] for i in ids])
+    threshold = await conn.fetchval("SELECT low_stock_threshold FROM stores")
+    events = [
+        e
+        for r in rows
+        for e in change_events(store_id, action, before[r["id"]], _level(r), threshold)
+    ]
+    await outbox.record(conn, *events)
+
+
+async def reserve(
+    pool: asyncpg.Pool,
+    store_id: int,
+    record_id: uuid.UUID,
+    lines: list[tuple[str, int]],
+    lease_seconds: int,
+) -> records.Record:
+    """Decrements stock for every line or for none; records the reservation on the checkout."""
+    wanted: dict[uuid.UUID, int] = {}
+    for variant_id, quantity in lines:
+        vid = uuid.UUID(variant_id)
+        wanted[vid] = wanted.get(vid, 0) + quantity
+
+    async def attempt() -> records.Record:
+        async with tenant_transaction(pool, store_id=store_id, isolation="serializable") as conn:
+            current = await records.load(conn, record_id, lock=True)
+            if current.state != "processing":
+                return current  # another worker got here first
+            rows = {r["id"]: r for r in await conn.fetch(_LOCK, list(wanted))}
+            problems = []
+            for vid, quantity in wanted.items():
+                row = rows.get(vid)
+                if row is None or row["status"] != "active":
+                    problems.append(f"{vid}: no longer for sale")
+                elif row["inventory_policy"] == "deny" and row["inventory_quantity"] < quantity:
+                    problems.append(
+                        f"{row['sku'] or vid}: only {max(row['inventory_quantity'], 0)} left,"
+                        f" {quantity} requested"
+                    )
+            if problems:
+                metrics.OVERSELL_PREVENTED.inc()
+                raise FailedPrecondition("cannot reserve: " + "; ".join(problems))
+            currencies = {rows[v]["currency"] for v in wanted}
+            if len(currencies) != 1:
+                raise FailedPrecondition("cart mixes currencies")
+            reserved = [
+                {
+                    "variant_id": str(v),
+                    "product_id": str(rows[v]["product_id"]),
+                    "sku": rows[v]["sku"],
+                    "title": rows[v]["title"],
+                    "quantity": q,
+                    "unit_price": rows[v]["price"],
+                }
+                for v, q in sorted(wanted.items())
+            ]
+            await _move_stock(
+                conn,
+                store_id,
+                "reserved",
+                {v: -q for v, q in wanted.items()},
+                {v: _level(rows[v]) for v in wanted},
+            )
+            amount = sum(line["quantity"] * line["unit_price"] for line in reserved)
+            await records.set_state(
+                conn,
+                record_id,
+                "reserved",
+                reserved_lines=json.dumps(reserved),
+                currency=currencies.pop(),
+                amount=amount,
+            )
+            await records.extend_lease(conn, record_id, lease_seconds)
+            return await records.load(conn, record_id)
+
+    return await retry_serializable(attempt, on_retry=metrics.CHECKOUT_RETRIES.inc)
+
+
+async def release(
+    conn: asyncpg.Connection,
+    store_id: int,
+    record: records.Record,
+    *,
+    final_state: str,
+    error_code: int | None = None,
+    error_message: str | None = None,
+) -> None:
+    """Gives reserved stock back (inventory.restocked events) and closes the record, in the
+    caller's transaction; a record no longer holding a reservation is left alone."""
+    current = await records.load(conn, record.id, lock=True)
+    if current.state not in ("reserved", "requires_action") or not current.reserved_lines:
+        return
+    lines: list[dict[str, Any]] = current.reserved_lines
+    wanted = {uuid.UUID(line["variant_id"]): line["quantity"] for line in lines}
+    rows = {r["id"]: r for r in await conn.fetch(_LOCK, list(wanted))}
+    present = {v: q for v, q in wanted.items() if v in rows}  # a deleted variant stays gone
+    if present:
+        await _move_stock(
+            conn, store_id, "restocked", present, {v: _level(rows[v]) for v in present}
+        )
+    await records.set_state(
+        conn, record.id, final_state, error_code=error_code, error_message=error_message
+    )

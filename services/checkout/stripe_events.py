@@ -1,0 +1,95 @@
+"""Inbound Stripe webhooks: verified with the SDK (Stripe-Signature, 300 s tolerance), deduped
+by event id, and turned into the same finalise / compensate steps a retry would take."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import asyncpg
+import grpc
+import stripe
+
+from services.checkout import records
+from services.checkout.flow import CheckoutFlow
+from services.checkout.payments import StripeGateway
+from services.common.db import tenant_transaction
+from services.common.errors import FailedPrecondition, InvalidArgument
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "stripe_webhook"
+HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed")
+
+
+class StripeEvents:
+    def __init__(
+        self, pool: asyncpg.Pool, flow: CheckoutFlow, gateway: StripeGateway, secret: str
+    ) -> None:
+        self._pool = pool
+        self._flow = flow
+        self._gateway = gateway
+        self._secret = secret
+
+    async def handle(self, payload: bytes, signature: str) -> None:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self._secret, tolerance=300)
+        except (ValueError, stripe.SignatureVerificationError):
+            raise InvalidArgument.field(
+                "stripe-signature", "signature verification failed (or timestamp too old)"
+            ) from None
+        event = event.to_dict()
+        if event["type"] not in HANDLED:
+            return
+        intent = event["data"]["object"]
+        metadata = intent.get("metadata") or {}
+        try:
+            store_id = int(metadata["store_id"])
+            checkout_id = uuid.UUID(metadata["checkout_id"])
+        except (KeyError, ValueError, TypeError):
+            log.info("Stripe event %s is not about one of our checkouts", event["id"])
+            return
+        async with tenant_transaction(self._pool, store_id=store_id) as conn:
+            account = await conn.fetchval("SELECT stripe_account_id FROM stores")
+            if account is None or event.get("account") not in (None, account):
+                log.warning(
+                    "Stripe event %s names account %s, not store %s's",
+                    event["id"],
+                    event.get("account"),
+                    store_id,
+                )
+                return
+            fresh = await conn.fetchval(
+                """INSERT INTO processed_events (store_id, consumer, event_key)
+                   VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1""",
+                store_id,
+                CONSUMER,
+                event["id"],
+            )
+            if not fresh:
+                return
+            try:
+                await records.load(conn, checkout_id)
+            except LookupError:
+                log.warning("Stripe event %s for unknown checkout %s", event["id"], checkout_id)
+                return
+        if event["type"] == "payment_intent.succeeded":
+            await self._succeeded(store_id, checkout_id, account, intent)
+        else:
+            error = intent.get("last_payment_error") or {}
+            message = f"payment declined: {error.get('message') or 'authentication failed'}"
+            await self._flow.compensate(
+                store_id,
+                checkout_id,
+                final_error=(grpc.StatusCode.FAILED_PRECONDITION, message),
+            )
+
+    async def _succeeded(self, store_id: int, checkout_id: uuid.UUID, account: str, intent) -> None:
+        try:
+            await self._flow.finalize(store_id, checkout_id, intent["id"])
+        except FailedPrecondition:
+            # Money arrived for a checkout that already gave its items back: return it.
+            refund = await self._gateway.refund(
+                account, intent["id"], intent["amount"], f"shop:{store_id}:late:{intent['id']}"
+            )
+            log.error("checkout %s paid after release; refunded %s", checkout_id, refund)
