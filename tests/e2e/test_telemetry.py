@@ -1,8 +1,5 @@
 """Tracing and logs end to end, on a stack of its own that exports to a test OTLP collector (the
-main suite runs with telemetry off, as the benchmarks do).
-
-Pending: the issue's checkout trace (one REST checkout → Envoy, checkout, SQL) and the consumer
-span linked to it need the checkout and events services; the same assertions apply to them."""
+main suite runs with telemetry off, as the benchmarks do)."""
 
 from __future__ import annotations
 
@@ -30,7 +27,7 @@ def otlp():
 
 
 @pytest.fixture(scope="module")
-def traced_stack(pg_admin_dsn, redis_url, otlp, tmp_path_factory):
+def traced_stack(pg_admin_dsn, redis_url, amqp_url, smtp_server, otlp, tmp_path_factory):
     database = f"shop_trace_{uuid.uuid4().hex[:8]}"
     stack = Stack(
         pg_admin_dsn=pg_admin_dsn,
@@ -41,6 +38,8 @@ def traced_stack(pg_admin_dsn, redis_url, otlp, tmp_path_factory):
         # Everything any library would log, so the secrets grep below has the most to look at.
         log_level="DEBUG",
         otlp_endpoint=otlp.endpoint,
+        amqp_url=amqp_url,
+        smtp_port=smtp_server.port,
         extra_env={"OTEL_BSP_SCHEDULE_DELAY": "100", "LOG_REQUESTS": "true"},
     )
     try:
@@ -198,3 +197,57 @@ def test_tokens_and_card_numbers_never_reach_any_log(traced_http, traced_stack, 
     for name, text in logs.items():
         for secret in (shop.token, bad_token, pan_digits, CARD):
             assert secret not in text, f"{secret!r} found in {name}"
+
+
+def test_rest_checkout_is_one_trace_and_its_consumer_span_links_to_it(traced_http, shop, otlp):
+    r = traced_http.post(
+        "/v1/admin/products",
+        headers=admin(shop),
+        json=product_body("Traced Mug", skus=[f"TM-{uuid.uuid4().hex[:6]}"]),
+    )
+    variant_id = r.json()["variants"][0]["id"]
+    cart = traced_http.post(
+        "/v1/carts",
+        headers={"host": shop.host},
+        json={"lines": [{"variant_id": variant_id, "quantity": 1}]},
+    ).json()["id"]
+    trace_id, traceparent = _traceparent()
+    r = traced_http.post(
+        f"/v1/carts/{cart}/checkout",
+        headers={
+            "host": shop.host,
+            "idempotency-key": uuid.uuid4().hex,
+            "traceparent": traceparent,
+        },
+        json={
+            "email": "t@example.com",
+            "payment_method": "pm_card_visa",
+            "shipping_address": {
+                "name": "T",
+                "line1": "1 St",
+                "city": "C",
+                "postal_code": "1",
+                "country": "US",
+            },
+        },
+    )
+    assert r.status_code == 200, r.text
+
+    def done(spans: list[ReceivedSpan]) -> bool:
+        return _complete(trace_id, "Checkout/Checkout")(spans) and any(
+            trace_id in s.links and s.name == "consume email" for s in spans
+        )
+
+    spans = otlp.wait_for(done)
+    mine = _in_trace(trace_id, spans)
+    server = next(s for s in mine if s.name == "/shop.checkout.v1.Checkout/Checkout")
+    sql = [s for s in mine if s.service == "shop-checkout" and s.attr("db.statement")]
+    assert any("FOR UPDATE" in str(s.attr("db.statement")) for s in sql)
+    assert any("INSERT INTO orders" in str(s.attr("db.statement")) for s in sql)
+    for span in [server, *sql]:
+        assert str(span.attr("store.id")) == shop.id, span
+    # The order confirmation is consumed later, in a trace of its own linked to this one.
+    consumers = [s for s in spans if trace_id in s.links]
+    assert any(
+        s.name == "consume email" and str(s.attr("store.id")) == shop.id for s in consumers
+    ), consumers
