@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from services.events.consumers.email import message_id_for
 from tests.e2e.api_client import admin
 from tests.e2e.checkout_support import (
     Emulator,
@@ -403,3 +404,18 @@ async def test_orders_admin_get_list_refund_cancel(stack, http, shop, emulator):
         ).status_code
         == 200
     )
+
+
+def test_paid_order_sends_one_confirmation_email(http, shop, smtp_server):
+    variant = stock_variant(http, shop, 3, price=1999)
+    r = _checkout(http, shop, cart_with(http, shop, variant["id"], 2), "email-1")
+    order = r.json()["order"]
+    message_id = message_id_for(f"order-created:{order['id']}", "myshop.localhost")
+    [mail] = wait(lambda: smtp_server.inbox.with_message_id(message_id), what="confirmation")
+    assert mail["To"] == "ada@example.com"
+    assert f"#{order['number']}" in mail["Subject"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "39.98 USD" in text and "2 x" in text
+    assert mail.get_body(preferencelist=("html",)) is not None
+    time.sleep(1)  # a duplicate delivery would have arrived by now
+    assert len(smtp_server.inbox.with_message_id(message_id)) == 1

@@ -23,7 +23,8 @@ class _Inbox:
 
     def with_message_id(self, message_id: str) -> list[EmailMessage]:
         with self._lock:
-            return [m for m in self.messages if m["Message-ID"] == message_id]
+            # A long Message-ID is folded onto a continuation line: compare without the fold.
+            return [m for m in self.messages if str(m["Message-ID"]).strip() == message_id]
 
 
 class SmtpServer:

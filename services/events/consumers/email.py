@@ -7,6 +7,7 @@ Message-ID (the event key), which mail systems treat as the same message."""
 from __future__ import annotations
 
 import html
+import re
 from email.message import EmailMessage
 from typing import Any
 
@@ -16,6 +17,12 @@ import asyncpg
 from services.common.money import format_money
 from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer
+
+
+def message_id_for(event_key: str, domain: str) -> str:
+    """RFC 5322 msg-id from the event key: the same event always gets the same Message-ID (so a
+    resend is recognisably the same mail); characters a msg-id cannot hold become dots."""
+    return f"<{re.sub(r'[^A-Za-z0-9.!#$%&*+/=?^_`{{|}}~-]', '.', event_key)}@{domain}>"
 
 
 def render(store_name: str, order: dict[str, Any]) -> tuple[str, str, str]:
@@ -66,7 +73,9 @@ class EmailConsumer(Consumer):
         message["From"] = self._config.mail_from
         message["To"] = order["email"]
         message["Subject"] = subject
-        message["Message-ID"] = f"<{event['idempotencyKey']}@{self._config.platform_domain}>"
+        message["Message-ID"] = message_id_for(
+            event["idempotencyKey"], self._config.platform_domain
+        )
         message.set_content(text)
         message.add_alternative(body_html, subtype="html")
         await aiosmtplib.send(
