@@ -256,6 +256,18 @@ def prepare(admin_dsn: str, redis_url: str, stores: int, args) -> Phase:
             run_dir=STATE_DIR / f"bench-catalog-{stores}",
         ),
     )
+    try:
+        _seed_and_start(phase, admin_dsn, args)
+    except BaseException:
+        # Nothing of a phase that never got going may outlive the run.
+        phase.stack.stop()
+        drop_database(admin_dsn, database)
+        raise
+    return phase
+
+
+def _seed_and_start(phase: Phase, admin_dsn: str, args) -> None:
+    stores, database = phase.stores, phase.database
     admin_db = with_database(admin_dsn, database)
     print(f"storefront catalog with {stores} stores ...", flush=True)
     migrate(admin_dsn, database)
@@ -273,7 +285,6 @@ def prepare(admin_dsn: str, redis_url: str, stores: int, args) -> Phase:
     with httpx.Client(base_url=phase.stack.edge_url, timeout=30) as http:
         wait_status(http, phase.hosts[0], True)
     check_endpoints(phase.stack.edge_url, phase.hosts[0])
-    return phase
 
 
 def measure(phase: Phase, name: str, script: Path, args) -> LoadResult:
