@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
+from services.common.config import env, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -27,14 +24,14 @@ class CheckoutSettings:
 
 def load() -> CheckoutSettings:
     return CheckoutSettings(
-        stripe_api_key=_env("STRIPE_API_KEY", "sk_test_local"),
-        stripe_api_base=_env("STRIPE_API_BASE", "http://127.0.0.1:12111"),
-        stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET", "whsec_local"),
-        stripe_timeout=float(_env("STRIPE_TIMEOUT_SECONDS", "10")),
-        cart_ttl_seconds=int(_env("CART_TTL_SECONDS", str(14 * 24 * 3600))),
-        lease_seconds=int(_env("CHECKOUT_LEASE_SECONDS", "30")),
-        requires_action_seconds=int(_env("REQUIRES_ACTION_SECONDS", "1800")),
-        worker_database_url=_env(
+        stripe_api_key=env("STRIPE_API_KEY", "sk_test_local"),
+        stripe_api_base=env("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+        stripe_webhook_secret=env("STRIPE_WEBHOOK_SECRET", "whsec_local"),
+        stripe_timeout=env_float("STRIPE_TIMEOUT_SECONDS", 10.0),
+        cart_ttl_seconds=env_int("CART_TTL_SECONDS", 14 * 24 * 3600),
+        lease_seconds=env_int("CHECKOUT_LEASE_SECONDS", 30),
+        requires_action_seconds=env_int("REQUIRES_ACTION_SECONDS", 1800),
+        worker_database_url=env(
             "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
         ),
     )

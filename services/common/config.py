@@ -6,19 +6,28 @@ import os
 from dataclasses import dataclass
 
 
-def _env(name: str, default: str) -> str:
+def env(name: str, default: str) -> str:
+    """The variable's value, or the default when it is unset or blank."""
     value = os.environ.get(name, "").strip()
     return value or default
 
 
-def _env_int(name: str, default: int) -> int:
+def _number(name: str, default, kind):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise SystemExit(f"configuration error: {name}={raw!r} is not an integer") from exc
+        raise SystemExit(f"configuration error: {name}={raw!r} is not a {kind.__name__}") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    return _number(name, default, int)
+
+
+def env_float(name: str, default: float) -> float:
+    return _number(name, default, float)
 
 
 @dataclass(frozen=True)
@@ -58,17 +67,17 @@ DEFAULT_PORTS = {
 def load(service: str) -> Config:
     return Config(
         service=service,
-        grpc_port=_env_int("GRPC_PORT", DEFAULT_PORTS.get(service, 50050)),
-        database_url=_env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop"),
-        control_database_url=_env(
+        grpc_port=env_int("GRPC_PORT", DEFAULT_PORTS.get(service, 50050)),
+        database_url=env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop"),
+        control_database_url=env(
             "CONTROL_DATABASE_URL", "postgresql://shop_control@127.0.0.1:5432/shop"
         ),
-        redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        platform_domain=_env("PLATFORM_DOMAIN", "myshop.localhost").lower().rstrip("."),
-        db_pool_size=_env_int("DB_POOL_SIZE", 10),
-        shutdown_grace=float(_env("SHUTDOWN_GRACE_SECONDS", "10")),
-        log_level=_env("LOG_LEVEL", "INFO").upper(),
+        redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost").lower().rstrip("."),
+        db_pool_size=env_int("DB_POOL_SIZE", 10),
+        shutdown_grace=env_float("SHUTDOWN_GRACE_SECONDS", 10.0),
+        log_level=env("LOG_LEVEL", "INFO").upper(),
         # Default: 9 followed by the last three digits of the default gRPC port (store 9051).
-        metrics_port=_env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
-        log_requests=_env("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on"),
+        metrics_port=env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
+        log_requests=env("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on"),
     )

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
+from services.common.config import env, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -30,19 +27,17 @@ class EventsConfig:
 
 def load() -> EventsConfig:
     return EventsConfig(
-        amqp_url=_env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-        relay_database_url=_env(
-            "RELAY_DATABASE_URL", "postgresql://shop_relay@127.0.0.1:5432/shop"
-        ),
-        worker_database_url=_env(
+        amqp_url=env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+        relay_database_url=env("RELAY_DATABASE_URL", "postgresql://shop_relay@127.0.0.1:5432/shop"),
+        worker_database_url=env(
             "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
         ),
-        smtp_host=_env("SMTP_HOST", "127.0.0.1"),
-        smtp_port=int(_env("SMTP_PORT", "1025")),
-        mail_from=_env("MAIL_FROM", "orders@myshop.localhost"),
-        platform_domain=_env("PLATFORM_DOMAIN", "myshop.localhost"),
-        webhook_retry_base=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "15")),
-        webhook_retry_budget=float(_env("WEBHOOK_RETRY_BUDGET_SECONDS", str(4 * 3600))),
-        webhook_timeout=float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
-        consumer_prefetch=int(_env("CONSUMER_PREFETCH", "32")),
+        smtp_host=env("SMTP_HOST", "127.0.0.1"),
+        smtp_port=env_int("SMTP_PORT", 1025),
+        mail_from=env("MAIL_FROM", "orders@myshop.localhost"),
+        platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost"),
+        webhook_retry_base=env_float("WEBHOOK_RETRY_BASE_SECONDS", 15.0),
+        webhook_retry_budget=env_float("WEBHOOK_RETRY_BUDGET_SECONDS", 4 * 3600.0),
+        webhook_timeout=env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0),
+        consumer_prefetch=env_int("CONSUMER_PREFETCH", 32),
     )

@@ -6,15 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"configuration error: {name}={raw!r} is not a number") from exc
+from services.common.config import env_float
 
 
 @dataclass(frozen=True)
@@ -35,8 +27,8 @@ def load_domains(platform_domain: str) -> DomainConfig:
     brand = os.environ.get("DOMAIN_VERIFY_BRAND", "").strip() or platform_domain.split(".")[0]
     return DomainConfig(
         nameserver=os.environ.get("DNS_NAMESERVER", "").strip(),
-        dns_timeout=_env_float("DNS_TIMEOUT_SECONDS", 3.0),
+        dns_timeout=env_float("DNS_TIMEOUT_SECONDS", 3.0),
         brand=brand,
-        recheck_interval=_env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
-        recheck_grace=_env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
+        recheck_interval=env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
+        recheck_grace=env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
     )

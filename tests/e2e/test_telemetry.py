@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.amqp import create_vhost, delete_vhost, ensure_rabbitmq, with_vhost
 from devstack.migrate import drop_database
 from devstack.stack import Stack
 from tests.e2e.api_client import StoreHandle, admin, product_body, signup
@@ -27,7 +28,18 @@ def otlp():
 
 
 @pytest.fixture(scope="module")
-def traced_stack(pg_admin_dsn, redis_url, amqp_url, smtp_server, otlp, tmp_path_factory):
+def traced_amqp_url():
+    """A vhost of its own: the main stack's consumers must not take this stack's messages."""
+    base = ensure_rabbitmq()
+    vhost = f"shop_trace_{uuid.uuid4().hex[:8]}"
+    if not create_vhost(vhost):
+        pytest.fail("the traced stack needs its own RabbitMQ vhost (rabbitmqctl)")
+    yield with_vhost(base, vhost)
+    delete_vhost(vhost)
+
+
+@pytest.fixture(scope="module")
+def traced_stack(pg_admin_dsn, redis_url, traced_amqp_url, smtp_server, otlp, tmp_path_factory):
     database = f"shop_trace_{uuid.uuid4().hex[:8]}"
     stack = Stack(
         pg_admin_dsn=pg_admin_dsn,
@@ -38,7 +50,7 @@ def traced_stack(pg_admin_dsn, redis_url, amqp_url, smtp_server, otlp, tmp_path_
         # Everything any library would log, so the secrets grep below has the most to look at.
         log_level="DEBUG",
         otlp_endpoint=otlp.endpoint,
-        amqp_url=amqp_url,
+        amqp_url=traced_amqp_url,
         smtp_port=smtp_server.port,
         extra_env={"OTEL_BSP_SCHEDULE_DELAY": "100", "LOG_REQUESTS": "true"},
     )
