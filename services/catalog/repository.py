@@ -16,7 +16,6 @@ from services.catalog.domain import (
     is_available,
     validate_product,
 )
-from services.common import cursor
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 
@@ -230,35 +229,3 @@ class CatalogRepository:
         if row is None:
             raise NotFound("no active product with this handle in this store")
         return product_from_row(row)
-
-    async def active_products_page(
-        self, page_size: int, page_token: str
-    ) -> tuple[list[ProductRow], str]:
-        after = cursor.decode(page_token) if page_token else None
-        async with tenant_transaction(self._pool, readonly=True) as conn:
-            if after is None:
-                rows = await conn.fetch(
-                    PRODUCT_SELECT + "WHERE p.status = 'active' "
-                    "ORDER BY p.created_at DESC, p.id DESC LIMIT $1",
-                    page_size + 1,
-                )
-            else:
-                rows = await conn.fetch(
-                    PRODUCT_SELECT
-                    + "WHERE p.status = 'active' AND (p.created_at, p.id) < ($1, $2) "
-                    "ORDER BY p.created_at DESC, p.id DESC LIMIT $3",
-                    after.created_at,
-                    after.id,
-                    page_size + 1,
-                )
-        products = [product_from_row(r) for r in rows[:page_size]]
-        next_token = ""
-        if len(rows) > page_size:
-            last = products[-1]
-            next_token = cursor.encode(cursor.Position(last.created_at, last.id))
-        return products, next_token
-
-
-# Older private names, still used by modules written against them.
-_PRODUCT_SELECT = PRODUCT_SELECT
-_product = product_from_row
