@@ -147,35 +147,49 @@ class Relay:
                     await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
 
     async def publish_batch(self) -> int:
+        """Publishes one batch: each store's rows one after another (its order is kept, and a
+        refused row holds back that store's later rows), different stores concurrently, so
+        confirms overlap instead of costing a round trip each."""
         assert self._db is not None
         rows = await self._db.fetch(_FETCH, BATCH)
-        held_back: set[int] = set()
-        done_stores: list[int] = []
-        done_ids: list[int] = []
-        try:
-            for row in rows:
-                if row["store_id"] in held_back:
-                    continue
+        by_store: dict[int, list[asyncpg.Record]] = {}
+        for row in rows:
+            by_store.setdefault(row["store_id"], []).append(row)
+        done: list[asyncpg.Record] = []
+        refused: list[tuple[asyncpg.Record, str]] = []
+
+        async def publish_store(store_rows: list[asyncpg.Record]) -> None:
+            for row in store_rows:
                 try:
                     await self._publish(row)
                 except (aio_pika.exceptions.DeliveryError, aio_pika.exceptions.PublishError) as exc:
                     # Unroutable or refused: keep the row, surface it, keep this store in order.
-                    held_back.add(row["store_id"])
-                    log.error(
-                        "outbox row %s/%s not accepted by the broker: %s; will retry",
-                        row["store_id"],
-                        row["id"],
-                        exc,
-                    )
-                    await self._db.execute(_MARK_FAILED, row["store_id"], row["id"], str(exc)[:500])
-                    continue
-                done_stores.append(row["store_id"])
-                done_ids.append(row["id"])
+                    refused.append((row, str(exc)[:500]))
+                    return
+                done.append(row)
+
+        try:
+            results = await asyncio.gather(
+                *(publish_store(r) for r in by_store.values()), return_exceptions=True
+            )
         finally:
             # Mark whatever was confirmed, even if the broker went away mid-batch.
-            if done_ids:
-                await self._db.execute(_MARK_PUBLISHED, done_stores, done_ids)
-                self.published += len(done_ids)
+            if done:
+                await self._db.execute(
+                    _MARK_PUBLISHED, [r["store_id"] for r in done], [r["id"] for r in done]
+                )
+                self.published += len(done)
+        for row, error in refused:
+            log.error(
+                "outbox row %s/%s not accepted by the broker: %s; will retry",
+                row["store_id"],
+                row["id"],
+                error,
+            )
+            await self._db.execute(_MARK_FAILED, row["store_id"], row["id"], error)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure  # connection trouble: the caller reconnects
         return len(rows)
 
     async def _publish(self, row: asyncpg.Record) -> None:
