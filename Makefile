@@ -13,6 +13,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# xds-protos ships an older copy of opentelemetry/proto/...; whichever package pip installs
+	# last wins, so put the OTLP exporter's own version back on top.
+	$(PY) -m pip install -q --force-reinstall --no-deps "$$(grep -o 'opentelemetry-proto==[0-9.]*' pyproject.toml)"
 	touch $@
 
 # Python stubs and Envoy's descriptor set, both from protos/ in one step so they cannot drift.

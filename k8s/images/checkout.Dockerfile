@@ -10,8 +10,10 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml ./
 # Runtime dependencies only, pinned in pyproject.toml; this layer changes only with it.
+# xds-protos ships an older copy of opentelemetry/proto: the exporter's own goes back on top.
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && python -m venv /venv && /venv/bin/pip install -r requirements.txt
+ && python -m venv /venv && /venv/bin/pip install -r requirements.txt \
+ && /venv/bin/pip install --force-reinstall --no-deps "$(grep '^opentelemetry-proto==' requirements.txt)"
 # Stubs from protos/ exactly as `make proto` makes them (tools kept out of the runtime venv).
 RUN python -m venv /tools && /tools/bin/pip install grpcio-tools==1.85.1 googleapis-common-protos==1.76.0
 COPY protos ./protos
