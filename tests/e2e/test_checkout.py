@@ -419,3 +419,10 @@ def test_paid_order_sends_one_confirmation_email(http, shop, smtp_server):
     assert mail.get_body(preferencelist=("html",)) is not None
     time.sleep(1)  # a duplicate delivery would have arrived by now
     assert len(smtp_server.inbox.with_message_id(message_id)) == 1
+
+
+async def test_continue_policy_allows_backorders(stack, http, shop, emulator):
+    variant = stock_variant(http, shop, 0, policy="CONTINUE")
+    r = _checkout(http, shop, cart_with(http, shop, variant["id"], 2), "backorder-1")
+    assert r.status_code == 200, r.text
+    assert await stock(stack, variant["id"]) == -2
