@@ -12,6 +12,7 @@ running one twice does nothing the second time."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import asyncpg
@@ -38,6 +39,7 @@ from services.common.tenancy import require_store_id
 log = logging.getLogger(__name__)
 
 _DECLINED = grpc.StatusCode.FAILED_PRECONDITION
+ACCOUNT_CACHE_SECONDS = 60.0
 
 
 def request_dict(request: pb.CheckoutRequest) -> dict:
@@ -89,6 +91,7 @@ class CheckoutFlow:
         self._carts = carts
         self._gateway = gateway
         self._settings = settings
+        self._accounts: dict[int, tuple[str, float]] = {}
 
     async def checkout(self, request: pb.CheckoutRequest, key: str | None) -> pb.CheckoutResponse:
         key = records.check_key(key)
@@ -237,8 +240,15 @@ class CheckoutFlow:
         raise exc
 
     async def _account(self, store_id: int) -> str:
+        """The store's Connect account. It changes only at (re)onboarding, so it is cached for a
+        minute instead of costing a transaction per checkout."""
+        cached = self._accounts.get(store_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         async with tenant_transaction(self._pool, store_id=store_id, readonly=True) as conn:
-            return await conn.fetchval("SELECT stripe_account_id FROM stores")
+            account = await conn.fetchval("SELECT stripe_account_id FROM stores")
+        self._accounts[store_id] = (account, time.monotonic() + ACCOUNT_CACHE_SECONDS)
+        return account
 
     def _replay(self, record: records.Record) -> pb.CheckoutResponse:
         if record.response is not None:

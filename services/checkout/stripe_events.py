@@ -69,10 +69,12 @@ class StripeEvents:
             if not fresh:
                 return
             try:
-                await records.load(conn, checkout_id)
+                record = await records.load(conn, checkout_id)
             except LookupError:
                 log.warning("Stripe event %s for unknown checkout %s", event["id"], checkout_id)
                 return
+            if record.state == "completed" and event["type"] == "payment_intent.succeeded":
+                return  # the checkout itself already placed the order (the usual case)
         if event["type"] == "payment_intent.succeeded":
             await self._succeeded(store_id, checkout_id, account, intent)
         else:
