@@ -181,3 +181,22 @@ async def test_same_handle_and_sku_allowed_in_two_stores_but_not_visible_across(
         assert (await catalog.get_product(str(ids[a]))).variants[0].sku == "twin-1"
     finally:
         current_store_id.reset(token)
+
+
+async def test_tenant_setting_rides_with_begin_and_dies_with_the_transaction(stack):
+    pool = await create_pool(stack.app_dsn, 1)
+    try:
+        async with tenant_transaction(pool, store_id=42, isolation="serializable") as conn:
+            assert await conn.fetchval("SELECT current_setting('app.current_store_id')") == "42"
+            assert await conn.fetchval("SHOW transaction_isolation") == "serializable"
+            async with conn.transaction():  # a savepoint inside still works
+                assert await conn.fetchval("SELECT current_setting('app.current_store_id')") == "42"
+        async with pool.acquire() as conn:  # same pooled connection, no transaction
+            assert await conn.fetchval("SELECT current_setting('app.current_store_id', true)") == ""
+        with pytest.raises(RuntimeError):
+            async with tenant_transaction(pool, store_id=43) as conn:
+                raise RuntimeError("rolled back")
+        async with tenant_transaction(pool, store_id=44) as conn:
+            assert await conn.fetchval("SELECT current_setting('app.current_store_id')") == "44"
+    finally:
+        await pool.close()
