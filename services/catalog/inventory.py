@@ -19,7 +19,12 @@ from services.common.errors import (
     NotFound,
     Validator,
 )
-from services.common.inventory_events import Level, change_events
+from services.common.inventory_events import (
+    Level,
+    change_events,
+    level_from_row,
+    low_stock_threshold,
+)
 from services.common.tenancy import require_store_id
 
 MAX_SYNC_LINES = 1000
@@ -81,7 +86,7 @@ class Inventory:
             )
             if row is None:
                 raise await self._why_not_adjusted(conn, vid, delta, expected_version)
-            after = _level(row)
+            after = level_from_row(row)
             before = Level(
                 after.variant_id,
                 after.sku,
@@ -90,7 +95,7 @@ class Inventory:
                 after.version - 1,
                 after.policy,
             )
-            threshold = await _threshold(conn)
+            threshold = await low_stock_threshold(conn)
             await outbox.record(
                 conn, *change_events(store_id, "adjusted", before, after, threshold)
             )
@@ -106,7 +111,7 @@ class Inventory:
         )
         if row is None:
             return NotFound(_NOT_FOUND)
-        level = _level(row)
+        level = level_from_row(row)
         if level.version != expected:
             return Aborted(
                 f"version conflict: expected version {expected}, but the variant is at version"
@@ -138,7 +143,7 @@ class Inventory:
                    FROM variants WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE""",
                 list(wanted),
             )
-            levels = {r["sku"]: _level(r) for r in rows}
+            levels = {r["sku"]: level_from_row(r) for r in rows}
             refused = [
                 (i, sku)
                 for i, (sku, q) in enumerate(lines)
@@ -159,8 +164,8 @@ class Inventory:
                     [lv.variant_id for lv in changed],
                     [wanted[lv.sku] for lv in changed],
                 )
-                updated = {r["sku"]: _level(r) for r in result}
-                threshold = await _threshold(conn)
+                updated = {r["sku"]: level_from_row(r) for r in result}
+                threshold = await low_stock_threshold(conn)
                 events = [
                     e
                     for lv in changed
@@ -196,18 +201,3 @@ def _negative_for_deny(i: int, sku: str) -> FieldViolation:
         f"lines[{i}].quantity",
         f"'{sku}' does not allow backorders (inventory_policy DENY): quantity must be >= 0",
     )
-
-
-def _level(row: asyncpg.Record) -> Level:
-    return Level(
-        variant_id=row["id"],
-        sku=row["sku"],
-        product_id=row["product_id"],
-        quantity=row["inventory_quantity"],
-        version=row["version"],
-        policy=row["inventory_policy"],
-    )
-
-
-async def _threshold(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT low_stock_threshold FROM stores")

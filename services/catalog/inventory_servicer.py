@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from shop.catalog.v1 import inventory_pb2 as pb
 from shop.catalog.v1 import inventory_pb2_grpc
 
 from services.catalog.inventory import Inventory
 from services.common.errors import InvalidArgument
+from services.common.timestamps import to_timestamp
 
 MAX_ALERTS_PAGE = 250
-
-
-def _ts(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 class InventoryAdminServicer(inventory_pb2_grpc.InventoryAdminServicer):
@@ -63,7 +57,7 @@ class InventoryAdminServicer(inventory_pb2_grpc.InventoryAdminServicer):
                     sku=a.sku or "",
                     quantity=a.quantity,
                     threshold=a.threshold,
-                    created_at=_ts(a.created_at),
+                    created_at=to_timestamp(a.created_at),
                 )
                 for a in alerts
             ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from shop.catalog.v1 import catalog_pb2 as pb
 from shop.common.v1 import money_pb2
 
 from services.catalog.domain import ImageInput, MoneyInput, ProductDraft, VariantDraft
 from services.catalog.product_writes import ProductPatch, VariantPatch
 from services.catalog.repository import ProductRow, VariantRow
+from services.common.timestamps import to_timestamp
 
 _STATUS_IN = {
     pb.PRODUCT_STATUS_UNSPECIFIED: "draft",
@@ -103,12 +103,6 @@ def _money(amount: int | None, currency: str) -> money_pb2.Money | None:
     return money_pb2.Money(amount_minor=amount, currency_code=currency)
 
 
-def _timestamp(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 def admin_variant(v: VariantRow) -> pb.Variant:
     return pb.Variant(
         id=str(v.id),
@@ -133,8 +127,8 @@ def admin_product(p: ProductRow) -> pb.Product:
         status=_STATUS_OUT[p.status],
         options=list(p.options),
         variants=[admin_variant(v) for v in p.variants],
-        created_at=_timestamp(p.created_at),
-        updated_at=_timestamp(p.updated_at),
+        created_at=to_timestamp(p.created_at),
+        updated_at=to_timestamp(p.updated_at),
         images=images_out(p),
     )
 

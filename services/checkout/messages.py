@@ -6,18 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.timestamp_pb2 import Timestamp
 from shop.checkout.v1 import checkout_pb2 as pb
 from shop.common.v1 import money_pb2
 
 from services.checkout.orders import Order
 from services.checkout.pricing import PricedLine
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+from services.common.timestamps import to_timestamp
 
 
 def money(amount: int, currency: str) -> money_pb2.Money:
@@ -45,7 +39,7 @@ def cart_view(cart_id: str, lines: list[PricedLine], expires_at: datetime) -> pb
         ],
         subtotal=money(sum(line.total for line in available), currency),
         item_count=sum(line.quantity for line in lines),
-        expires_at=_ts(expires_at),
+        expires_at=to_timestamp(expires_at),
     )
 
 
@@ -77,6 +71,6 @@ def order_message(order: Order) -> pb.Order:
         shipping_address=pb.Address(**order.shipping_address),
         billing_address=pb.Address(**order.billing_address),
         payment_intent_id=order.payment_intent_id,
-        created_at=_ts(order.created_at),
-        updated_at=_ts(order.updated_at),
+        created_at=to_timestamp(order.created_at),
+        updated_at=to_timestamp(order.updated_at),
     )

@@ -12,7 +12,7 @@ from services.checkout.payments import PaymentUnavailable, StripeGateway
 from services.common import outbox
 from services.common.db import tenant_transaction
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from services.common.inventory_events import Level, change_events
+from services.common.inventory_events import move_stock
 
 MAX_PAGE = 250
 
@@ -150,7 +150,9 @@ class OrderAdmin:
                     quantity,
                 )
             if restock:
-                await self._restock(conn, store_id, restock)
+                await move_stock(
+                    conn, store_id, "restocked", {uuid.UUID(v): q for v, q in restock.items()}
+                )
             action = "cancelled" if final_status == "cancelled" else "refunded"
             updated = await orders.load(conn, oid)
             await outbox.record(
@@ -162,38 +164,3 @@ class OrderAdmin:
                 ),
             )
             return updated
-
-    async def _restock(
-        self, conn: asyncpg.Connection, store_id: int, quantities: dict[str, int]
-    ) -> None:
-        ids = sorted(uuid.UUID(v) for v in quantities)
-        rows = await conn.fetch(
-            """UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.q,
-                   version = v.version + 1, updated_at = clock_timestamp()
-               FROM unnest($1::uuid[], $2::int[]) AS u(id, q) WHERE v.id = u.id
-               RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version,
-                         v.inventory_policy""",
-            ids,
-            [quantities[str(i)] for i in ids],
-        )
-        threshold = await conn.fetchval("SELECT low_stock_threshold FROM stores")
-        events = []
-        for r in rows:
-            after = Level(
-                r["id"],
-                r["sku"],
-                r["product_id"],
-                r["inventory_quantity"],
-                r["version"],
-                r["inventory_policy"],
-            )
-            before = Level(
-                after.variant_id,
-                after.sku,
-                after.product_id,
-                after.quantity - quantities[str(r["id"])],
-                after.version - 1,
-                after.policy,
-            )
-            events += change_events(store_id, "restocked", before, after, threshold)
-        await outbox.record(conn, *events)

@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 
 from services.checkout import records
-from services.common import metrics, outbox
+from services.common import metrics
 from services.common.db import tenant_transaction
 from services.common.errors import FailedPrecondition
-from services.common.inventory_events import Level, change_events
+from services.common.inventory_events import move_stock
 from services.common.retry import retry_serializable
 
 _LOCK = """
@@ -27,42 +27,6 @@ WHERE v.id = ANY($1::uuid[])
 ORDER BY v.id
 FOR UPDATE OF v
 """
-_MOVE = """
-UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.delta,
-       version = v.version + 1, updated_at = clock_timestamp()
-FROM unnest($1::uuid[], $2::int[]) AS u(id, delta)
-WHERE v.id = u.id
-RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version, v.inventory_policy
-"""
-
-
-def _level(row: asyncpg.Record) -> Level:
-    return Level(
-        row["id"],
-        row["sku"],
-        row["product_id"],
-        row["inventory_quantity"],
-        row["version"],
-        row["inventory_policy"],
-    )
-
-
-async def _move_stock(
-    conn: asyncpg.Connection,
-    store_id: int,
-    action: str,
-    deltas: dict[uuid.UUID, int],
-    before: dict[uuid.UUID, Level],
-) -> None:
-    ids = sorted(deltas)
-    rows = await conn.fetch(_MOVE, ids, [deltas[i] for i in ids])
-    threshold = await conn.fetchval("SELECT low_stock_threshold FROM stores")
-    events = [
-        e
-        for r in rows
-        for e in change_events(store_id, action, before[r["id"]], _level(r), threshold)
-    ]
-    await outbox.record(conn, *events)
 
 
 async def reserve(
@@ -111,13 +75,7 @@ async def reserve(
                 }
                 for v, q in sorted(wanted.items())
             ]
-            await _move_stock(
-                conn,
-                store_id,
-                "reserved",
-                {v: -q for v, q in wanted.items()},
-                {v: _level(rows[v]) for v in wanted},
-            )
+            await move_stock(conn, store_id, "reserved", {v: -q for v, q in wanted.items()})
             amount = sum(line["quantity"] * line["unit_price"] for line in reserved)
             await records.set_state(
                 conn,
@@ -152,9 +110,7 @@ async def release(
     rows = {r["id"]: r for r in await conn.fetch(_LOCK, list(wanted))}
     present = {v: q for v, q in wanted.items() if v in rows}  # a deleted variant stays gone
     if present:
-        await _move_stock(
-            conn, store_id, "restocked", present, {v: _level(rows[v]) for v in present}
-        )
+        await move_stock(conn, store_id, "restocked", present)
     await records.set_state(
         conn, record.id, final_state, error_code=error_code, error_message=error_message
     )

@@ -1,11 +1,14 @@
 """Inventory change events, shared by the catalog's admin paths and the checkout's reservations:
 inventory.{action}.{store_id} for every change, and inventory.low.{store_id} when the quantity
-falls to the store's low-stock threshold from above it (once per crossing)."""
+falls to the store's low-stock threshold from above it (once per crossing). Also the one
+stock-delta write (reserve, restock) that records those events in the same transaction."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
+import asyncpg
 
 from services.common import outbox
 
@@ -50,3 +53,59 @@ def change_events(
             )
         )
     return events
+
+
+def level_from_row(row: asyncpg.Record) -> Level:
+    """From a row carrying id, sku, product_id, inventory_quantity, version, inventory_policy."""
+    return Level(
+        variant_id=row["id"],
+        sku=row["sku"],
+        product_id=row["product_id"],
+        quantity=row["inventory_quantity"],
+        version=row["version"],
+        policy=row["inventory_policy"],
+    )
+
+
+async def low_stock_threshold(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT low_stock_threshold FROM stores")
+
+
+_MOVE = """
+UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.delta,
+       version = v.version + 1, updated_at = clock_timestamp()
+FROM unnest($1::uuid[], $2::int[]) AS u(id, delta)
+WHERE v.id = u.id
+RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version, v.inventory_policy
+"""
+
+
+async def move_stock(
+    conn: asyncpg.Connection, store_id: int, action: str, deltas: dict[uuid.UUID, int]
+) -> list[Level]:
+    """Adds each delta (in variant-id order, like every other stock lock) and records the
+    change events in the caller's transaction; returns the new levels."""
+    ids = sorted(deltas)
+    rows = await conn.fetch(_MOVE, ids, [deltas[i] for i in ids])
+    threshold = await low_stock_threshold(conn)
+    after = [level_from_row(r) for r in rows]
+    events = [
+        e
+        for level in after
+        for e in change_events(
+            store_id,
+            action,
+            Level(
+                level.variant_id,
+                level.sku,
+                level.product_id,
+                level.quantity - deltas[level.variant_id],
+                level.version - 1,
+                level.policy,
+            ),
+            level,
+            threshold,
+        )
+    ]
+    await outbox.record(conn, *events)
+    return after

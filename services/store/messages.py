@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from google.protobuf import json_format, struct_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from shop.store.v1 import store_pb2
 
+from services.common.timestamps import to_timestamp
 from services.store.access_tokens import TokenInfo
 from services.store.domain import Store
 from services.store.domains import CustomDomain, DomainState
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def platform_host(store: Store, platform_domain: str) -> str:
@@ -35,7 +25,7 @@ def store_message(store: Store, platform_domain: str) -> store_pb2.Store:
         primary_domain=store.primary_custom_domain or platform_host(store, platform_domain),
         owner_email=store.owner_email,
         currency=store.currency,
-        created_at=timestamp(store.created_at),
+        created_at=to_timestamp(store.created_at),
         theme_id=store.theme_id,
         low_stock_threshold=store.low_stock_threshold,
         settings=settings,
@@ -57,9 +47,9 @@ def domain_message(domain: CustomDomain, record_name: str) -> store_pb2.Domain:
         verification_record=store_pb2.DnsRecord(
             type="TXT", name=record_name, value=domain.verification_token
         ),
-        created_at=timestamp(domain.created_at),
-        verified_at=timestamp(domain.verified_at),
-        last_checked_at=timestamp(domain.last_checked_at),
+        created_at=to_timestamp(domain.created_at),
+        verified_at=to_timestamp(domain.verified_at),
+        last_checked_at=to_timestamp(domain.last_checked_at),
     )
 
 
@@ -69,6 +59,6 @@ def token_message(info: TokenInfo, secret: str = "") -> store_pb2.AccessToken:
         token=secret,
         scopes=list(info.scopes),
         name=info.name,
-        created_at=timestamp(info.created_at),
-        revoked_at=timestamp(info.revoked_at),
+        created_at=to_timestamp(info.created_at),
+        revoked_at=to_timestamp(info.revoked_at),
     )

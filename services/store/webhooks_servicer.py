@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from shop.store.v1 import webhooks_pb2 as pb
 from shop.store.v1 import webhooks_pb2_grpc
 
 from services.common.errors import InvalidArgument
+from services.common.timestamps import to_timestamp
 from services.store.webhooks import DeliveryRow, WebhookRepository, WebhookRow
 
 MAX_PAGE_SIZE = 100
 
 
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 def _webhook(row: WebhookRow) -> pb.Webhook:
-    return pb.Webhook(id=str(row.id), topic=row.topic, url=row.url, created_at=_ts(row.created_at))
+    return pb.Webhook(
+        id=str(row.id), topic=row.topic, url=row.url, created_at=to_timestamp(row.created_at)
+    )
 
 
 def _delivery(row: DeliveryRow) -> pb.WebhookDelivery:
@@ -32,12 +26,12 @@ def _delivery(row: DeliveryRow) -> pb.WebhookDelivery:
         topic=row.topic,
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=_ts(row.next_attempt_at),
-        created_at=_ts(row.created_at),
+        next_attempt_at=to_timestamp(row.next_attempt_at),
+        created_at=to_timestamp(row.created_at),
         attempt_log=[
             pb.DeliveryAttempt(
                 attempt=a.attempt,
-                started_at=_ts(a.started_at),
+                started_at=to_timestamp(a.started_at),
                 duration_ms=a.duration_ms,
                 response_code=a.response_code or 0,
                 error=a.error or "",
