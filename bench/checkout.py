@@ -78,12 +78,12 @@ from devstack.dsn import with_database
 from devstack.infra import ensure_postgres, ensure_redis, free_port
 from devstack.migrate import drop_database
 from devstack.stack import STATE_DIR, Stack
-from services.checkout import records, stock
-from services.checkout.cart_store import StoredCart, StoredLine
-from services.checkout.cart_store import _key as cart_key
-from services.checkout.orders import ORDER_SELECT
+from services.checkout.cart.store import StoredCart, StoredLine
+from services.checkout.cart.store import _key as cart_key
+from services.checkout.checkout import records, stock
+from services.checkout.orders.repository import ORDER_SELECT
 from services.common import outbox
-from services.store.rate_limits import PLANS
+from services.store.edge.rate_limits import PLANS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 log = logging.getLogger("bench.checkout")

@@ -32,8 +32,8 @@ from devstack.dsn import with_database
 from devstack.infra import ensure_postgres, ensure_redis
 from devstack.migrate import drop_database, migrate
 from devstack.stack import STATE_DIR, Stack
-from services.store.rate_limits import PLANS
-from services.store.routes import RouteTable, StoreRoute, store_hosts
+from services.store.edge.rate_limits import PLANS
+from services.store.edge.routes import RouteTable, StoreRoute, store_hosts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 log = logging.getLogger("bench.edge_scale")

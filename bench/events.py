@@ -30,8 +30,9 @@ from devstack.migrate import drop_database
 from devstack.stack import STATE_DIR, Stack
 from services.common import outbox
 from services.common.db import create_pool, tenant_transaction
-from services.store.domain import FIRST_TOKEN_SCOPES, validate_new_store
-from services.store.repository import StoreRepository
+from services.store.stores.repository import StoreRepository
+from services.store.stores.rules import validate_new_store
+from services.store.tokens.rules import FIRST_TOKEN_SCOPES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

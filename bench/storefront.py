@@ -24,7 +24,7 @@ from devstack.dsn import with_database
 from devstack.infra import ensure_postgres, ensure_redis
 from devstack.migrate import drop_database
 from devstack.stack import STATE_DIR, Stack
-from services.store.rate_limits import PLANS
+from services.store.edge.rate_limits import PLANS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HANDLE = "bench-tee"

@@ -12,7 +12,7 @@ from string import Template
 import yaml
 
 from devstack.infra import free_port
-from services.store.edge_api import TRANSCODED_SERVICES
+from services.store.edge.api import TRANSCODED_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "envoy" / "bootstrap.yaml"

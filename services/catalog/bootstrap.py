@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from shop.catalog.v1 import catalog_pb2_grpc, inventory_pb2_grpc
 
-from services.catalog.inventory import Inventory
-from services.catalog.inventory_servicer import InventoryAdminServicer
-from services.catalog.product_writes import ProductWrites
-from services.catalog.repository import CatalogRepository
-from services.catalog.servicer import CatalogAdminServicer
-from services.catalog.storefront_queries import StorefrontQueries
-from services.catalog.storefront_servicer import StorefrontServicer
+from services.catalog.inventory.servicer import InventoryAdminServicer
+from services.catalog.inventory.stock import Inventory
+from services.catalog.products.repository import CatalogRepository
+from services.catalog.products.servicer import CatalogAdminServicer
+from services.catalog.products.writes import ProductWrites
+from services.catalog.storefront.queries import StorefrontQueries
+from services.catalog.storefront.servicer import StorefrontServicer
 from services.common.config import Config
 from services.common.db import create_pool
 from services.common.server import App

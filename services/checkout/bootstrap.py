@@ -1,27 +1,34 @@
-"""Wires the Checkout service: carts (Redis), the checkout flow, Stripe, the recovery worker."""
+"""Wires the Checkout service: carts (Redis), the checkout flow, Stripe, the recovery worker.
+
+Every adapter can be passed in (a test's pool, an in-memory cart store or payment gateway);
+what is not passed is created from the configuration and closed at shutdown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import asyncpg
+import grpc
 import redis.asyncio as redis
 from shop.checkout.v1 import checkout_pb2_grpc
 
-from services.checkout.cart_service import Carts
-from services.checkout.cart_store import CartStore
-from services.checkout.flow import CheckoutFlow
-from services.checkout.order_admin import OrderAdmin
-from services.checkout.payments import StripeGateway
-from services.checkout.recovery import RecoveryWorker
-from services.checkout.servicers import (
-    CartServicer,
-    CheckoutServicer,
-    OrdersAdminServicer,
-    StripeWebhooksServicer,
-)
-from services.checkout.settings import load as load_settings
-from services.checkout.stripe_events import StripeEvents
+from services.checkout.cart.carts import Carts
+from services.checkout.cart.servicer import CartServicer
+from services.checkout.cart.store import CartStore
+from services.checkout.checkout.flow import CheckoutFlow
+from services.checkout.checkout.recovery import RecoveryWorker
+from services.checkout.checkout.servicer import CheckoutServicer, encode_paid
+from services.checkout.config import CheckoutSettings
+from services.checkout.orders.admin import OrderAdmin
+from services.checkout.orders.servicer import OrdersAdminServicer
+from services.checkout.payments.accounts import StoreAccounts
+from services.checkout.payments.gateway import StripeGateway
+from services.checkout.payments.rules import PaymentGateway
+from services.checkout.payments.servicer import StripeWebhooksServicer
+from services.checkout.payments.stripe_events import StripeEvents
 from services.common.config import Config
-from services.common.db import create_pool
 from services.common.server import App
+from services.common.wiring import Owned
 
 SERVICES = [
     "shop.checkout.v1.Cart",
@@ -31,45 +38,60 @@ SERVICES = [
 ]
 
 
-def build(config: Config) -> App:
-    settings = load_settings()
-    state: dict = {}
+@dataclass
+class Checkout:
+    """The service's parts once started (tests reach the flow and the worker through it)."""
+
+    pool: asyncpg.Pool
+    carts: CartStore
+    gateway: PaymentGateway
+    flow: CheckoutFlow
+    recovery: RecoveryWorker
+
+
+def build(
+    config: Config,
+    *,
+    settings: CheckoutSettings | None = None,
+    pool: asyncpg.Pool | None = None,
+    worker_pool: asyncpg.Pool | None = None,
+    redis_client: redis.Redis | None = None,
+    carts: CartStore | None = None,
+    gateway: PaymentGateway | None = None,
+    run_recovery: bool = True,
+) -> App:
+    settings = settings or CheckoutSettings.from_env()
+    owned = Owned()
+    parts: list[Checkout] = []
 
     async def startup() -> None:
-        state["pool"] = await create_pool(config.database_url, config.db_pool_size)
-        state["worker_pool"] = await create_pool(settings.worker_database_url, 2)
-        state["redis"] = redis.from_url(config.redis_url)
-        gateway = StripeGateway(settings)
-        carts = CartStore(state["redis"], settings.cart_ttl_seconds)
-        flow = CheckoutFlow(state["pool"], carts, gateway, settings)
-        state.update(gateway=gateway, carts=carts, flow=flow)
-        state["recovery"] = RecoveryWorker(
-            state["pool"],
-            state["worker_pool"],
-            flow,
-            gateway,
-            lease_seconds=settings.lease_seconds,
+        db = await owned.pool(pool, config.database_url, config.db_pool_size)
+        workers_db = await owned.pool(worker_pool, settings.worker_database_url, 2)
+        cart_store = carts or CartStore(
+            owned.redis(redis_client, config.redis_url), settings.cart_ttl_seconds
         )
-        await state["recovery"].start()
+        payments = gateway or StripeGateway(settings)
+        flow = CheckoutFlow(db, cart_store, payments, StoreAccounts(db), settings, encode_paid)
+        recovery = RecoveryWorker(
+            db, workers_db, flow, payments, lease_seconds=settings.lease_seconds
+        )
+        if run_recovery:
+            await recovery.start()
+            owned.add(recovery.stop)
+        parts.append(Checkout(db, cart_store, payments, flow, recovery))
 
-    async def shutdown() -> None:
-        await state["recovery"].stop()
-        await state["redis"].aclose()
-        await state["worker_pool"].close()
-        await state["pool"].close()
-
-    def register(server) -> list[str]:
-        pool = state["pool"]
+    def register(server: grpc.aio.Server) -> list[str]:
+        part = parts[0]
         checkout_pb2_grpc.add_CartServicer_to_server(
-            CartServicer(Carts(pool, state["carts"])), server
+            CartServicer(Carts(part.pool, part.carts)), server
         )
-        checkout_pb2_grpc.add_CheckoutServicer_to_server(CheckoutServicer(state["flow"]), server)
+        checkout_pb2_grpc.add_CheckoutServicer_to_server(CheckoutServicer(part.flow), server)
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
-            OrdersAdminServicer(OrderAdmin(pool, state["gateway"])), server
+            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway)), server
         )
         checkout_pb2_grpc.add_StripeWebhooksServicer_to_server(
             StripeWebhooksServicer(
-                StripeEvents(pool, state["flow"], state["gateway"], settings.stripe_webhook_secret)
+                StripeEvents(part.pool, part.flow, part.gateway, settings.stripe_webhook_secret)
             ),
             server,
         )
@@ -80,5 +102,5 @@ def build(config: Config) -> App:
         register=register,
         tenant_exempt=("shop.checkout.v1.StripeWebhooks",),
         on_startup=[startup],
-        on_shutdown=[shutdown],
+        on_shutdown=[owned.close],
     )

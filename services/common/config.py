@@ -1,9 +1,14 @@
-"""Process configuration from environment variables, with local-development defaults."""
+"""Process configuration from environment variables, with local-development defaults.
+
+One style for every process: a frozen dataclass per concern with a `from_env()` classmethod
+that reads its variables through the helpers below (so a blank variable means "default" and a
+malformed one stops the process with a message naming it, everywhere alike)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 
 def env(name: str, default: str) -> str:
@@ -12,7 +17,7 @@ def env(name: str, default: str) -> str:
     return value or default
 
 
-def _number(name: str, default, kind):
+def _number(name: str, default: Any, kind: type) -> Any:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -28,6 +33,26 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return _number(name, default, float)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SystemExit(f"configuration error: {name}={raw!r} is not one of {_TRUE + _FALSE}")
+
+
+def env_list(name: str) -> list[str]:
+    """A comma-separated variable as its non-blank items."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,25 @@ class Config:
         """Host serving the public platform API (signup)."""
         return f"api.{self.platform_domain}"
 
+    @classmethod
+    def from_env(cls, service: str) -> Config:
+        return cls(
+            service=service,
+            grpc_port=env_int("GRPC_PORT", DEFAULT_PORTS.get(service, 50050)),
+            database_url=env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop"),
+            control_database_url=env(
+                "CONTROL_DATABASE_URL", "postgresql://shop_control@127.0.0.1:5432/shop"
+            ),
+            redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost").lower().rstrip("."),
+            db_pool_size=env_int("DB_POOL_SIZE", 10),
+            shutdown_grace=env_float("SHUTDOWN_GRACE_SECONDS", 10.0),
+            log_level=env("LOG_LEVEL", "INFO").upper(),
+            # Default: 9 followed by the last three digits of the default gRPC port (9051).
+            metrics_port=env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
+            log_requests=env_bool("LOG_REQUESTS", True),
+        )
+
 
 DEFAULT_PORTS = {
     "store": 50051,
@@ -62,22 +106,3 @@ DEFAULT_PORTS = {
     "relay": 50054,
     "consumers": 50055,
 }
-
-
-def load(service: str) -> Config:
-    return Config(
-        service=service,
-        grpc_port=env_int("GRPC_PORT", DEFAULT_PORTS.get(service, 50050)),
-        database_url=env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop"),
-        control_database_url=env(
-            "CONTROL_DATABASE_URL", "postgresql://shop_control@127.0.0.1:5432/shop"
-        ),
-        redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost").lower().rstrip("."),
-        db_pool_size=env_int("DB_POOL_SIZE", 10),
-        shutdown_grace=env_float("SHUTDOWN_GRACE_SECONDS", 10.0),
-        log_level=env("LOG_LEVEL", "INFO").upper(),
-        # Default: 9 followed by the last three digits of the default gRPC port (store 9051).
-        metrics_port=env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
-        log_requests=env("LOG_REQUESTS", "true").lower() in ("1", "true", "yes", "on"),
-    )

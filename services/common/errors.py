@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 
 class DomainError(Exception):
-    """Base for errors a caller can act on. The message is shown to the caller as-is."""
+    """Base for errors a caller can act on. The message is shown to the caller as-is.
+
+    `code` is the canonical status number (google.rpc.Code, the numbering gRPC uses), so an
+    outcome can be stored and replayed without this layer knowing gRPC."""
+
+    code = 2  # UNKNOWN
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -23,6 +28,8 @@ class FieldViolation:
 class InvalidArgument(DomainError):
     """The request itself is wrong; names the offending fields."""
 
+    code = 3
+
     def __init__(self, violations: list[FieldViolation] | FieldViolation) -> None:
         if isinstance(violations, FieldViolation):
             violations = [violations]
@@ -35,35 +42,39 @@ class InvalidArgument(DomainError):
 
 
 class NotFound(DomainError):
-    pass
+    code = 5
 
 
 class AlreadyExists(DomainError):
-    pass
+    code = 6
 
 
 class FailedPrecondition(DomainError):
-    pass
+    code = 9
 
 
 class Aborted(DomainError):
     """A concurrency conflict: retrying (possibly after re-reading) can succeed."""
 
+    code = 10
+
 
 class PermissionDenied(DomainError):
-    pass
+    code = 7
 
 
 class Unauthenticated(DomainError):
-    pass
+    code = 16
 
 
 class ResourceExhausted(DomainError):
-    pass
+    code = 8
 
 
 class Unavailable(DomainError):
     """A dependency is down or timed out; the same call may succeed later."""
+
+    code = 14
 
 
 class Validator:
@@ -83,3 +94,25 @@ class Validator:
     def raise_if_any(self) -> None:
         if self.violations:
             raise InvalidArgument(self.violations)
+
+
+_BY_CODE: dict[int, type[DomainError]] = {
+    cls.code: cls
+    for cls in (
+        NotFound,
+        AlreadyExists,
+        FailedPrecondition,
+        Aborted,
+        PermissionDenied,
+        Unauthenticated,
+        ResourceExhausted,
+        Unavailable,
+    )
+}
+
+
+def error_from_code(code: int, message: str) -> DomainError:
+    """The domain error for a stored status code (e.g. a replayed idempotent outcome)."""
+    if code == InvalidArgument.code:
+        return InvalidArgument.field("request", message)
+    return _BY_CODE.get(code, FailedPrecondition)(message)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from services.common.config import env_bool, env_list
 from services.common.errors import InvalidArgument
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -28,10 +28,9 @@ class SsrfPolicy:
 
     @classmethod
     def from_env(cls) -> SsrfPolicy:
-        targets = os.environ.get("WEBHOOK_ALLOWED_TARGETS", "")
         return cls(
-            allow_http=os.environ.get("WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes"),
-            allowed_targets=frozenset(t.strip().lower() for t in targets.split(",") if t.strip()),
+            allow_http=env_bool("WEBHOOK_ALLOW_HTTP", False),
+            allowed_targets=frozenset(t.lower() for t in env_list("WEBHOOK_ALLOWED_TARGETS")),
         )
 
 

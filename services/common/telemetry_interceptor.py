@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 
 from services.common import metrics, telemetry
+from services.common.interceptors import Behaviour, UnaryInterceptor
 from services.common.logging_config import RequestInfo, current_request, request_logger
 from services.common.tenancy import STORE_ID_HEADER, parse_store_id
 
@@ -44,24 +45,12 @@ def _final_code(context: grpc.aio.ServicerContext, exc: BaseException | None) ->
     return "UNKNOWN" if exc is not None else "OK"
 
 
-class TelemetryInterceptor(grpc.aio.ServerInterceptor):
+class TelemetryInterceptor(UnaryInterceptor):
     def __init__(self, *, log_requests: bool, unobserved: Iterable[str] = _UNOBSERVED) -> None:
+        super().__init__(skip=unobserved)
         self._log_requests = log_requests
-        self._unobserved = tuple(unobserved)
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(self._unobserved):
-            return handler
-        wrapped = self._wrapped.get(method)
-        if wrapped is None:
-            wrapped = self._wrapped[method] = self._wrap(method, handler)
-        return wrapped
-
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        inner = handler.unary_unary
+    def wrap(self, method: str, inner: Behaviour) -> Behaviour:
         service, _, name = method.lstrip("/").partition("/")
         seconds = metrics.RPC_SECONDS.labels(service, name)
         handled: dict[str, Any] = {}
@@ -102,8 +91,4 @@ class TelemetryInterceptor(grpc.aio.ServerInterceptor):
                     request_log.info("rpc", **fields)
                 current_request.reset(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            call,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return call

@@ -3,13 +3,14 @@ interceptor moves it into a ContextVar that every tenant transaction reads."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 import grpc
 
 from services.common.errors import Unauthenticated
+from services.common.interceptors import Behaviour, UnaryInterceptor, metadata_values
 
 STORE_ID_HEADER = "x-store-id"
 _MAX_STORE_ID = 2**63 - 1
@@ -36,45 +37,23 @@ def parse_store_id(values: list[str]) -> int:
     return int(raw)
 
 
-Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-
-
-class TenantInterceptor(grpc.aio.ServerInterceptor):
+class TenantInterceptor(UnaryInterceptor):
     """Sets `current_store_id` for every call except the services named in `exempt` (the public
     platform API, health, reflection, Envoy's xDS and ext_authz), which run without a store."""
 
     def __init__(self, exempt_services: Iterable[str]) -> None:
-        self._exempt = tuple(f"/{name}/" for name in exempt_services)
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        super().__init__(skip=[f"/{name}/" for name in exempt_services])
 
-    async def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        handler = await continuation(handler_call_details)
-        if handler is None or method.startswith(self._exempt) or handler.unary_unary is None:
-            return handler
-        wrapped = self._wrapped.get(method)
-        if wrapped is None:
-            wrapped = self._wrapped[method] = _with_tenant(handler)
-        return wrapped
+    def wrap(self, method: str, inner: Behaviour) -> Behaviour:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                store_id = parse_store_id(metadata_values(context, STORE_ID_HEADER))
+            except Unauthenticated as exc:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            token = current_store_id.set(store_id)
+            try:
+                return await inner(request, context)
+            finally:
+                current_store_id.reset(token)
 
-
-def _with_tenant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    inner: Handler = handler.unary_unary
-
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        values = [v for k, v in context.invocation_metadata() or () if k == STORE_ID_HEADER]
-        try:
-            store_id = parse_store_id(values)
-        except Unauthenticated as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
-        token = current_store_id.set(store_id)
-        try:
-            return await inner(request, context)
-        finally:
-            current_store_id.reset(token)
-
-    return grpc.unary_unary_rpc_method_handler(
-        call,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+        return call

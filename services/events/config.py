@@ -24,20 +24,22 @@ class EventsConfig:
     webhook_timeout: float
     consumer_prefetch: int
 
-
-def load() -> EventsConfig:
-    return EventsConfig(
-        amqp_url=env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-        relay_database_url=env("RELAY_DATABASE_URL", "postgresql://shop_relay@127.0.0.1:5432/shop"),
-        worker_database_url=env(
-            "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
-        ),
-        smtp_host=env("SMTP_HOST", "127.0.0.1"),
-        smtp_port=env_int("SMTP_PORT", 1025),
-        mail_from=env("MAIL_FROM", "orders@myshop.localhost"),
-        platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost"),
-        webhook_retry_base=env_float("WEBHOOK_RETRY_BASE_SECONDS", 15.0),
-        webhook_retry_budget=env_float("WEBHOOK_RETRY_BUDGET_SECONDS", 4 * 3600.0),
-        webhook_timeout=env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0),
-        consumer_prefetch=env_int("CONSUMER_PREFETCH", 32),
-    )
+    @classmethod
+    def from_env(cls) -> EventsConfig:
+        return cls(
+            amqp_url=env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            relay_database_url=env(
+                "RELAY_DATABASE_URL", "postgresql://shop_relay@127.0.0.1:5432/shop"
+            ),
+            worker_database_url=env(
+                "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
+            ),
+            smtp_host=env("SMTP_HOST", "127.0.0.1"),
+            smtp_port=env_int("SMTP_PORT", 1025),
+            mail_from=env("MAIL_FROM", "orders@myshop.localhost"),
+            platform_domain=env("PLATFORM_DOMAIN", "myshop.localhost"),
+            webhook_retry_base=env_float("WEBHOOK_RETRY_BASE_SECONDS", 15.0),
+            webhook_retry_budget=env_float("WEBHOOK_RETRY_BUDGET_SECONDS", 4 * 3600.0),
+            webhook_timeout=env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0),
+            consumer_prefetch=env_int("CONSUMER_PREFETCH", 32),
+        )

@@ -21,11 +21,11 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 
-from services.common.config import load as load_service_config
+from services.common.config import Config
 from services.common.server import App, run
+from services.common.workers import Worker
 from services.events import topology
 from services.events.config import EventsConfig
-from services.events.config import load as load_events_config
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +57,22 @@ def _really_cancelled() -> bool:
     return task is None or task.cancelling() > 0
 
 
-class Relay:
+class Relay(Worker):
+    name = "outbox-relay"
+
     def __init__(self, config: EventsConfig) -> None:
+        super().__init__()
         self._config = config
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
         self._db: asyncpg.Connection | None = None
         self._amqp: aio_pika.abc.AbstractConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self.published = 0
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run_forever())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def close(self) -> None:
         await self._disconnect()
 
-    async def _run_forever(self) -> None:
+    async def run(self) -> None:
         backoff = 0.5
         while True:
             try:
@@ -117,7 +111,7 @@ class Relay:
         while not await db.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
             log.info("another relay holds the outbox; standing by")
             await asyncio.sleep(POLL_INTERVAL)
-        await db.add_listener("outbox", lambda *_: self._wake.set())
+        await db.add_listener("outbox", lambda *_: self.wake())
         self._db = db
         log.info("relay is the active publisher")
 
@@ -143,8 +137,7 @@ class Relay:
                 await self._prune()
                 last_prune = time.monotonic()
             if sent < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
+                await self.pause(POLL_INTERVAL)
 
     async def publish_batch(self) -> int:
         """Publishes one batch: each store's rows one after another (its order is kept, and a
@@ -221,7 +214,7 @@ class Relay:
 
 
 def build(_config) -> App:
-    relay = Relay(load_events_config())
+    relay = Relay(EventsConfig.from_env())
     return App(
         config=_config,
         register=lambda server: [],
@@ -231,4 +224,4 @@ def build(_config) -> App:
 
 
 if __name__ == "__main__":
-    run(build, load_service_config("relay"))
+    run(build, Config.from_env("relay"))

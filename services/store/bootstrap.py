@@ -11,24 +11,24 @@ from services.common.config import Config
 from services.common.db import create_pool
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
-from services.store.authz import AuthorizationServicer
-from services.store.config import load_domains
-from services.store.custom_domains import CustomDomains
-from services.store.dns_txt import TxtLookup
-from services.store.domain_recheck import DomainRechecker
-from services.store.domain_repository import DomainRepository
-from services.store.edge_api import TRANSCODED_SERVICES
-from services.store.json_guard import JsonBodyGuard
-from services.store.repository import StoreRepository
-from services.store.route_sync import RouteSync
-from services.store.routes import RouteTable
-from services.store.scopes import admin_method_scopes
-from services.store.servicer import PlatformServicer, StoreAdminServicer
-from services.store.token_repository import TokenRepository
-from services.store.tokens import TokenResolver
-from services.store.webhooks import WebhookRepository
-from services.store.webhooks_servicer import WebhookAdminServicer
-from services.store.xds import AggregatedDiscoveryServicer, RouteSnapshot
+from services.store.config import DomainSettings
+from services.store.domains.custom_domains import CustomDomains
+from services.store.domains.dns import TxtLookup
+from services.store.domains.recheck import DomainRechecker
+from services.store.domains.repository import DomainRepository
+from services.store.edge.api import TRANSCODED_SERVICES
+from services.store.edge.authz import AuthorizationServicer
+from services.store.edge.json_guard import JsonBodyGuard
+from services.store.edge.route_sync import RouteSync
+from services.store.edge.routes import RouteTable
+from services.store.edge.scopes import admin_method_scopes
+from services.store.edge.xds import AggregatedDiscoveryServicer, RouteSnapshot
+from services.store.stores.repository import StoreRepository
+from services.store.stores.servicer import PlatformServicer, StoreAdminServicer
+from services.store.tokens.repository import TokenRepository
+from services.store.tokens.resolver import TokenResolver
+from services.store.webhooks.repository import WebhookRepository
+from services.store.webhooks.servicer import WebhookAdminServicer
 
 ENVOY_FACING = (
     "envoy.service.auth.v3.Authorization",
@@ -39,7 +39,7 @@ ENVOY_FACING = (
 def build(config: Config) -> App:
     state: dict = {}
     snapshot = RouteSnapshot()
-    domains_config = load_domains(config.platform_domain)
+    domains_config = DomainSettings.from_env(config.platform_domain)
 
     async def startup() -> None:
         state["pool"] = await create_pool(config.database_url, config.db_pool_size)

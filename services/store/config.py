@@ -3,14 +3,13 @@ variables with local defaults. The shared ones are in services.common.config."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from services.common.config import env_float
+from services.common.config import env, env_float
 
 
 @dataclass(frozen=True)
-class DomainConfig:
+class DomainSettings:
     # "IP" or "IP:port" of the resolver to ask; empty: the system's resolv.conf.
     nameserver: str
     # Upper bound of one TXT look-up, retries included.
@@ -22,13 +21,12 @@ class DomainConfig:
     recheck_interval: float
     recheck_grace: float
 
-
-def load_domains(platform_domain: str) -> DomainConfig:
-    brand = os.environ.get("DOMAIN_VERIFY_BRAND", "").strip() or platform_domain.split(".")[0]
-    return DomainConfig(
-        nameserver=os.environ.get("DNS_NAMESERVER", "").strip(),
-        dns_timeout=env_float("DNS_TIMEOUT_SECONDS", 3.0),
-        brand=brand,
-        recheck_interval=env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
-        recheck_grace=env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
-    )
+    @classmethod
+    def from_env(cls, platform_domain: str) -> DomainSettings:
+        return cls(
+            nameserver=env("DNS_NAMESERVER", ""),
+            dns_timeout=env_float("DNS_TIMEOUT_SECONDS", 3.0),
+            brand=env("DOMAIN_VERIFY_BRAND", platform_domain.split(".")[0]),
+            recheck_interval=env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
+            recheck_grace=env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
+        )

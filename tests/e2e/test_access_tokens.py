@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from devstack.dsn import with_database
-from services.store.scopes import ALL_SCOPES, admin_method_scopes
+from services.store.edge.scopes import admin_method_scopes
+from services.store.tokens.rules import ALL_SCOPES
 from tests.e2e.api_client import admin, grpc_channel, signup
 
 METHOD_SCOPES = admin_method_scopes()

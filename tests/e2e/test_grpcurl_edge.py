@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.store.edge_api import TRANSCODED_SERVICES
+from services.store.edge.api import TRANSCODED_SERVICES
 
 
 def _grpcurl(*args: str) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from devstack.dsn import with_database
-from services.store.rate_limits import PLANS
+from services.store.edge.rate_limits import PLANS
 from tests.e2e.api_client import grpc_channel, signup, wait_routable
 
 DEV = PLANS["development"]

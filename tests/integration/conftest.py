@@ -5,8 +5,9 @@ import pytest
 
 from devstack.dsn import OWNER_ROLE, with_database, with_user
 from services.common.db import create_pool
-from services.store.domain import FIRST_TOKEN_SCOPES, validate_new_store
-from services.store.repository import StoreRepository
+from services.store.stores.repository import StoreRepository
+from services.store.stores.rules import validate_new_store
+from services.store.tokens.rules import FIRST_TOKEN_SCOPES
 from tests.e2e.api_client import unique_subdomain
 
 

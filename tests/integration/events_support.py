@@ -15,7 +15,7 @@ import asyncpg
 from services.common import outbox
 from services.common.db import tenant_transaction
 from services.common.ssrf import SsrfPolicy
-from services.store.webhooks import WebhookRepository
+from services.store.webhooks.repository import WebhookRepository
 
 
 async def emit(pool: asyncpg.Pool, store_id: int, *events: outbox.Event) -> None:

@@ -13,11 +13,11 @@ import uuid
 import aio_pika
 import pytest
 
-from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
-from services.catalog.inventory import Inventory
-from services.catalog.repository import CatalogRepository
+from services.catalog.inventory.stock import Inventory
+from services.catalog.products.repository import CatalogRepository
+from services.catalog.products.rules import MoneyInput, ProductDraft, VariantDraft
 from services.common.tenancy import current_store_id
-from services.events.config import load as load_events_config
+from services.events.config import EventsConfig
 from services.events.consumers.base import apply, parse
 from services.events.consumers.email import EmailConsumer, message_id_for
 from tests.integration.conftest import make_store
@@ -137,7 +137,7 @@ async def test_consumer_killed_after_effect_before_ack_is_not_applied_twice(
 
     await wait_for(published, what="publish")
     # Play the consumer that dies: take the message, apply its effect, never ack.
-    config = load_events_config()
+    config = EventsConfig.from_env()
     email = EmailConsumer(type(config)(**{**config.__dict__, "smtp_port": smtp_server.port}))
     connection = await aio_pika.connect(amqp_url)
     channel = await connection.channel()
@@ -193,7 +193,7 @@ async def test_poison_message_is_dead_lettered_and_queue_keeps_flowing(
         await emit(app_pool, store, good)
 
         async def good_arrived():
-            config = load_events_config()
+            config = EventsConfig.from_env()
             return bool(
                 smtp_server.inbox.with_message_id(message_id_for(good.key, config.platform_domain))
             )

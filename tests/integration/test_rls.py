@@ -9,8 +9,8 @@ import random
 import asyncpg
 import pytest
 
-from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
-from services.catalog.repository import CatalogRepository
+from services.catalog.products.repository import CatalogRepository
+from services.catalog.products.rules import MoneyInput, ProductDraft, VariantDraft
 from services.common.db import create_pool, tenant_transaction
 from services.common.errors import NotFound
 from services.common.tenancy import current_store_id

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.catalog.domain import MoneyInput, ProductDraft, VariantDraft
-from services.catalog.repository import CatalogRepository
+from services.catalog.products.repository import CatalogRepository
+from services.catalog.products.rules import MoneyInput, ProductDraft, VariantDraft
 from services.common.db import tenant_transaction
 from services.common.tenancy import current_store_id
 from tests.integration.conftest import make_store

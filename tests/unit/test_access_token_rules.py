@@ -1,8 +1,7 @@
 import pytest
 
 from services.common.errors import InvalidArgument, PermissionDenied
-from services.store.access_tokens import validate_new_token
-from services.store.scopes import ALL_SCOPES
+from services.store.tokens.rules import ALL_SCOPES, validate_new_token
 
 
 def test_scopes_are_deduplicated_and_sorted():

@@ -1,6 +1,6 @@
 import pytest
 
-from services.catalog.domain import (
+from services.catalog.products.rules import (
     MoneyInput,
     ProductDraft,
     VariantDraft,

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.store.domains import Lookup, normalise_domain, recheck, verification_name
+from services.store.domains.rules import Lookup, normalise_domain, recheck, verification_name
 
 PLATFORM = "myshop.localhost"
 

@@ -4,8 +4,8 @@ virtual hosts stay small (they are repeated 100k times)."""
 import yaml
 
 from devstack.envoy_config import render
-from services.store.edge_api import ADMIN_SERVICES, PUBLIC_SERVICES
-from services.store.routes import StoreRoute, store_virtual_host
+from services.store.edge.api import ADMIN_SERVICES, PUBLIC_SERVICES
+from services.store.edge.routes import StoreRoute, store_virtual_host
 
 SKIP = "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"
 

@@ -1,6 +1,6 @@
 import json
 
-from services.store.json_guard import JsonBodyGuard
+from services.store.edge.json_guard import JsonBodyGuard
 
 guard = JsonBodyGuard()
 

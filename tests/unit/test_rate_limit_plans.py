@@ -1,8 +1,8 @@
 import yaml
 
 from devstack.envoy_config import render
-from services.store.rate_limits import DEFAULT_PLAN, PLAN_KEY, PLANS, STORE_KEY
-from services.store.routes import StoreRoute, store_virtual_host
+from services.store.edge.rate_limits import DEFAULT_PLAN, PLAN_KEY, PLANS, STORE_KEY
+from services.store.edge.routes import StoreRoute, store_virtual_host
 
 
 def _local_ratelimit_config() -> dict:

@@ -1,6 +1,6 @@
 from envoy.config.route.v3 import route_pb2
 
-from services.store.routes import (
+from services.store.edge.routes import (
     ROUTE_CONFIG_NAME,
     RouteTable,
     StoreRoute,

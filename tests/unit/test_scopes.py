@@ -1,8 +1,9 @@
 from google.protobuf import descriptor_pool
 from shop.options.v1 import access_pb2
 
-from services.store.edge_api import ADMIN_SERVICES, STOREFRONT_SERVICES
-from services.store.scopes import ALL_SCOPES, admin_method_scopes
+from services.store.edge.api import ADMIN_SERVICES, STOREFRONT_SERVICES
+from services.store.edge.scopes import admin_method_scopes
+from services.store.tokens.rules import ALL_SCOPES
 
 
 def test_every_admin_method_declares_a_known_scope():

@@ -1,7 +1,8 @@
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.store.domain import hash_token, new_access_token, validate_new_store
+from services.store.stores.rules import validate_new_store
+from services.store.tokens.rules import hash_token, new_access_token
 
 
 def _fields(exc: InvalidArgument) -> list[str]:

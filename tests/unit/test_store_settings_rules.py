@@ -1,7 +1,7 @@
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.store.settings import MAX_SETTINGS_BYTES, validate_settings_change
+from services.store.stores.settings_rules import MAX_SETTINGS_BYTES, validate_settings_change
 
 
 def _fields(**kwargs) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalog.storefront_servicer import page_size
+from services.catalog.storefront.servicer import page_size
 from services.common.errors import InvalidArgument
 
 

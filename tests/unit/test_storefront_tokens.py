@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog import search_terms
-from services.catalog import storefront_tokens as tokens
+from services.catalog.storefront import page_tokens as tokens
+from services.catalog.storefront import search_terms
 from services.common.errors import InvalidArgument
 
 ID = uuid.UUID("2f1c1c8e-8d7f-4a8e-9a51-3c0b7e1d9f00")

@@ -11,11 +11,11 @@ import logging
 
 import aio_pika
 
-from services.common.config import load as load_service_config
+from services.common.config import Config
 from services.common.db import create_pool
 from services.common.server import App, run
 from services.events import topology
-from services.events.config import load as load_events_config
+from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer, consume
 from services.events.consumers.email import EmailConsumer
 from services.events.consumers.inventory_alerts import InventoryAlertsConsumer
@@ -66,7 +66,7 @@ async def supervise(amqp_url: str, prefetch: int, pool, consumers: list[Consumer
 
 def build_app(only: tuple[str, ...]):
     def build(config) -> App:
-        events = load_events_config()
+        events = EventsConfig.from_env()
         state: dict = {}
 
         async def startup() -> None:
@@ -113,7 +113,7 @@ def main() -> None:
     unknown = set(only) - set(ALL)
     if unknown:
         parser.error(f"unknown consumers {sorted(unknown)}; choose from {ALL}")
-    run(build_app(only), load_service_config("consumers"))
+    run(build_app(only), Config.from_env("consumers"))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from services.common import telemetry
 from services.common.db import tenant_transaction
+from services.common.dedupe import first_time
 
 log = logging.getLogger(__name__)
-
-_CLAIM = """
-INSERT INTO processed_events (store_id, consumer, event_key)
-VALUES (current_setting('app.current_store_id')::bigint, $1, $2)
-ON CONFLICT DO NOTHING RETURNING 1
-"""
 
 
 class PoisonMessage(Exception):
@@ -57,10 +52,10 @@ async def apply(
     """Runs the effect and records the key in one tenant transaction; False if the key was
     already recorded (a redelivery or a duplicate publish)."""
     async with tenant_transaction(pool, store_id=store_id) as conn:
-        fresh = await conn.fetchval(_CLAIM, consumer.name, key)
+        fresh = await first_time(conn, store_id, consumer.name, key)
         if fresh:
             await consumer.handle(conn, store_id, event)
-    return bool(fresh)
+    return fresh
 
 
 async def process(pool: asyncpg.Pool, consumer: Consumer, message: AbstractIncomingMessage) -> bool:

@@ -6,7 +6,6 @@ with growing delays until the budget is spent, then `failed` (redeliverable from
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -20,6 +19,7 @@ from services.common.db import tenant_transaction
 from services.common.errors import InvalidArgument
 from services.common.ssrf import SsrfPolicy, check_url
 from services.common.webhook_topics import topic_for
+from services.common.workers import PeriodicWorker
 from services.events.backoff import max_attempts, retry_delay
 from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer
@@ -65,50 +65,37 @@ WHERE d.id = $1
 """
 
 
-class WebhookDeliveryWorker:
+class WebhookDeliveryWorker(PeriodicWorker):
+    name = "webhook-delivery"
+    # Deliveries become due by time too (retries), not only by a consumer's wake-up.
+    interval = 0.25
+
     def __init__(self, pool: asyncpg.Pool, worker_pool: asyncpg.Pool, config: EventsConfig) -> None:
+        super().__init__()
         self._pool = pool
         self._worker_pool = worker_pool
         self._config = config
         self._policy = SsrfPolicy.from_env()
         self._max_attempts = max_attempts(config.webhook_retry_base, config.webhook_retry_budget)
-        self._wake = asyncio.Event()
         self._http = httpx.AsyncClient(follow_redirects=False, timeout=config.webhook_timeout)
         self._slots = asyncio.Semaphore(CLAIM_BATCH)
-        self._task: asyncio.Task | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def close(self) -> None:
         await self._http.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                claimed = await self._worker_pool.fetch(
-                    "SELECT store_id, delivery_id FROM platform.claim_webhook_deliveries($1, $2)",
-                    CLAIM_BATCH,
-                    LEASE_SECONDS,
-                )
-            except (OSError, asyncpg.PostgresError):
-                log.warning("claiming webhook deliveries failed; retrying", exc_info=True)
-                claimed = []
-            if claimed:
-                await asyncio.gather(
-                    *(self._deliver(r["store_id"], r["delivery_id"]) for r in claimed)
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.25)
+    async def run_once(self) -> bool:
+        try:
+            claimed = await self._worker_pool.fetch(
+                "SELECT store_id, delivery_id FROM platform.claim_webhook_deliveries($1, $2)",
+                CLAIM_BATCH,
+                LEASE_SECONDS,
+            )
+        except (OSError, asyncpg.PostgresError):
+            log.warning("claiming webhook deliveries failed; retrying", exc_info=True)
+            return False
+        await asyncio.gather(*(self._deliver(r["store_id"], r["delivery_id"]) for r in claimed))
+        # Claimed something: look again at once (more may be due).
+        return bool(claimed)
 
     async def _deliver(self, store_id: int, delivery_id) -> None:
         async with self._slots:

@@ -1,0 +1,261 @@
+"""Catalog rules: what a valid product is. Plain Python: no gRPC, SQL or Redis here."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from services.common.errors import Validator
+from services.common.stock_rules import in_stock
+
+MAX_VARIANTS = 100
+MAX_OPTIONS = 3
+MAX_IMAGES = 250
+# 10^13 minor units: far above any real price, far below int64 overflow in any sum.
+MAX_AMOUNT = 10**13
+MAX_INVENTORY = 10**9
+HANDLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+STATUSES = ("draft", "active", "archived")
+POLICIES = ("deny", "continue")
+
+
+@dataclass(frozen=True)
+class MoneyInput:
+    amount_minor: int
+    currency: str  # "" means the store's currency
+
+
+@dataclass(frozen=True)
+class VariantDraft:
+    sku: str = ""
+    title: str = ""
+    price: MoneyInput | None = None
+    compare_at_price: MoneyInput | None = None
+    inventory_quantity: int = 0
+    inventory_policy: str = "deny"
+    option_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    url: str
+    alt_text: str = ""
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt_text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ProductDraft:
+    title: str
+    handle: str = ""
+    description: str = ""
+    status: str = "draft"
+    options: tuple[str, ...] = ()
+    variants: tuple[VariantDraft, ...] = field(default_factory=tuple)
+    images: tuple[ImageInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    position: int
+    sku: str | None
+    title: str
+    price: int
+    compare_at_price: int | None
+    inventory_quantity: int
+    inventory_policy: str
+    option_values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    title: str
+    handle: str
+    handle_generated: bool
+    description: str
+    status: str
+    options: tuple[str, ...]
+    variants: tuple[NewVariant, ...]
+    images: tuple[Image, ...] = ()
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:200].rstrip("-")
+
+
+def _money(v: Validator, name: str, money: MoneyInput | None, currency: str) -> int | None:
+    if money is None:
+        return None
+    ok = v.check(
+        0 <= money.amount_minor <= MAX_AMOUNT,
+        f"{name}.amount_minor",
+        f"must be between 0 and {MAX_AMOUNT} minor units",
+    )
+    if money.currency and money.currency.upper() != currency:
+        v.fail(f"{name}.currency_code", f"must be the store's currency {currency} (or empty)")
+        ok = False
+    return money.amount_minor if ok else None
+
+
+def check_variant(
+    v: Validator,
+    f: str,
+    position: int,
+    draft: VariantDraft,
+    options: tuple[str, ...],
+    currency: str,
+) -> NewVariant:
+    """Validates one variant; `f` prefixes field names (e.g. "variants[2]" or "variant")."""
+    sku = draft.sku.strip()
+    if sku:
+        v.check(
+            bool(SKU_RE.match(sku)),
+            f"{f}.sku",
+            "must be 1 to 64 characters of letters, digits and . _ / -",
+        )
+    if draft.price is None:
+        v.fail(f"{f}.price", "is required")
+    price = _money(v, f"{f}.price", draft.price, currency)
+    compare_at = _money(v, f"{f}.compare_at_price", draft.compare_at_price, currency)
+    if price is not None and compare_at is not None and compare_at < price:
+        v.fail(f"{f}.compare_at_price", "must be greater than or equal to price")
+    policy = draft.inventory_policy
+    v.check(policy in POLICIES, f"{f}.inventory_policy", "must be DENY or CONTINUE")
+    qty = draft.inventory_quantity
+    v.check(
+        abs(qty) <= MAX_INVENTORY, f"{f}.inventory_quantity", f"must be within ±{MAX_INVENTORY}"
+    )
+    if qty < 0 and policy != "continue":
+        v.fail(f"{f}.inventory_quantity", "must be >= 0 unless inventory_policy is CONTINUE")
+    values = tuple(x.strip() for x in draft.option_values)
+    if len(values) != len(options):
+        v.fail(
+            f"{f}.option_values",
+            f"needs exactly {len(options)} value(s), one per product option {list(options)}",
+        )
+    for j, value in enumerate(values):
+        v.check(1 <= len(value) <= 255, f"{f}.option_values[{j}]", "must be 1 to 255 characters")
+    title = draft.title.strip() or (" / ".join(values) if values else "Default Title")
+    v.check(len(title) <= 255, f"{f}.title", "must be at most 255 characters")
+    return NewVariant(
+        position=position,
+        sku=sku or None,
+        title=title,
+        price=price or 0,
+        compare_at_price=compare_at,
+        inventory_quantity=qty,
+        inventory_policy=policy,
+        option_values=values,
+    )
+
+
+def check_title(v: Validator, title: str) -> str:
+    title = title.strip()
+    v.check(1 <= len(title) <= 255, "title", "must be 1 to 255 characters")
+    return title
+
+
+def check_handle(v: Validator, handle: str) -> str:
+    handle = handle.strip().lower()
+    if not (1 <= len(handle) <= 255 and HANDLE_RE.match(handle)):
+        v.fail("handle", "must be lowercase letters, digits and single hyphens, e.g. 'blue-shirt'")
+    return handle
+
+
+def check_status(v: Validator, status: str) -> str:
+    v.check(status in STATUSES, "status", "must be DRAFT, ACTIVE or ARCHIVED")
+    return status
+
+
+def check_options(v: Validator, options: tuple[str, ...]) -> tuple[str, ...]:
+    options = tuple(o.strip() for o in options)
+    v.check(len(options) <= MAX_OPTIONS, "options", f"at most {MAX_OPTIONS} options per product")
+    for i, name in enumerate(options):
+        v.check(1 <= len(name) <= 255, f"options[{i}]", "must be 1 to 255 characters")
+    if len({o.lower() for o in options}) != len(options):
+        v.fail("options", "option names must be unique")
+    return options
+
+
+def check_images(v: Validator, images: tuple[ImageInput, ...]) -> tuple[Image, ...]:
+    """Validated images in display order (by position, then as given), renumbered 1..n."""
+    v.check(len(images) <= MAX_IMAGES, "images", f"at most {MAX_IMAGES} images per product")
+    for i, image in enumerate(images):
+        parts = urlsplit(image.url.strip())
+        v.check(
+            parts.scheme in ("https", "http") and bool(parts.netloc) and len(image.url) <= 2048,
+            f"images[{i}].url",
+            "must be an http(s) URL of at most 2048 characters",
+        )
+        v.check(len(image.alt_text) <= 512, f"images[{i}].alt_text", "at most 512 characters")
+        v.check(image.position >= 0, f"images[{i}].position", "must be >= 0")
+    ordered = sorted(
+        enumerate(images), key=lambda item: (item[1].position or len(images) + 1, item[0])
+    )
+    return tuple(
+        Image(url=img.url.strip(), alt_text=img.alt_text, position=n)
+        for n, (_, img) in enumerate(ordered, 1)
+    )
+
+
+def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
+    """Checks every field and reports all problems at once, each naming its field."""
+    v = Validator()
+    title = check_title(v, draft.title)
+    generated = not draft.handle.strip()
+    handle = (slugify(title) or "product") if generated else check_handle(v, draft.handle)
+    check_status(v, draft.status)
+    options = check_options(v, draft.options)
+    images = check_images(v, draft.images)
+    if not draft.variants:
+        v.fail("variants", "at least one variant (with its price) is required")
+    if len(draft.variants) > MAX_VARIANTS:
+        v.fail(
+            "variants", f"at most {MAX_VARIANTS} variants per product, got {len(draft.variants)}"
+        )
+        v.raise_if_any()
+    variants = tuple(
+        check_variant(v, f"variants[{i}]", i + 1, d, options, currency)
+        for i, d in enumerate(draft.variants)
+    )
+    seen_skus: dict[str, int] = {}
+    seen_values: dict[tuple[str, ...], int] = {}
+    for i, variant in enumerate(variants):
+        if variant.sku is not None:
+            if variant.sku in seen_skus:
+                v.fail(f"variants[{i}].sku", f"duplicates variants[{seen_skus[variant.sku]}].sku")
+            seen_skus.setdefault(variant.sku, i)
+        if options:
+            key = tuple(x.lower() for x in variant.option_values)
+            if key in seen_values:
+                v.fail(
+                    f"variants[{i}].option_values",
+                    f"same options as variants[{seen_values[key]}]",
+                )
+            seen_values.setdefault(key, i)
+    v.raise_if_any()
+    return NewProduct(
+        title=title,
+        handle=handle,
+        handle_generated=generated,
+        description=draft.description,
+        status=draft.status,
+        options=options,
+        variants=variants,
+        images=images,
+    )
+
+
+def is_available(quantity: int, policy: str) -> bool:
+    return in_stock(policy, quantity)

@@ -1,0 +1,59 @@
+"""gRPC entrypoint of the Checkout API: the request and the Idempotency-Key in, the outcome
+out."""
+
+from __future__ import annotations
+
+import grpc
+from shop.checkout.v1 import checkout_pb2 as pb
+from shop.checkout.v1 import checkout_pb2_grpc
+
+from services.checkout.checkout.flow import AwaitingAction, CheckoutFlow, Outcome, Paid, Replayed
+from services.checkout.checkout.rules import checkout_request
+from services.checkout.orders.messages import address_dict, order_message
+from services.common.interceptors import metadata_values
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def paid_response(paid: Paid) -> pb.CheckoutResponse:
+    return pb.CheckoutResponse(
+        status="paid", order=order_message(paid.order), checkout_id=paid.checkout_id
+    )
+
+
+def encode_paid(paid: Paid) -> bytes:
+    """What the idempotency record stores, and so what every replay answers."""
+    return paid_response(paid).SerializeToString()
+
+
+def outcome_message(outcome: Outcome) -> pb.CheckoutResponse:
+    if isinstance(outcome, Replayed):
+        return pb.CheckoutResponse.FromString(outcome.response)
+    if isinstance(outcome, AwaitingAction):
+        return pb.CheckoutResponse(
+            status="requires_action",
+            client_secret=outcome.client_secret,
+            checkout_id=outcome.checkout_id,
+        )
+    return paid_response(outcome)
+
+
+class CheckoutServicer(checkout_pb2_grpc.CheckoutServicer):
+    def __init__(self, flow: CheckoutFlow) -> None:
+        self._flow = flow
+
+    async def Checkout(
+        self, request: pb.CheckoutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckoutResponse:
+        keys = metadata_values(context, IDEMPOTENCY_HEADER)
+        wanted = checkout_request(
+            cart_id=request.cart_id,
+            email=request.email,
+            shipping_address=address_dict(request.shipping_address),
+            billing_address=(
+                address_dict(request.billing_address) if request.HasField("billing_address") else {}
+            ),
+            payment_method=request.payment_method,
+        )
+        outcome = await self._flow.checkout(wanted, keys[0] if len(keys) == 1 else None)
+        return outcome_message(outcome)

@@ -1,0 +1,203 @@
+"""Orders: created from a paid checkout (order + items + order.created in one transaction,
+numbered per store from 1001), read, cancelled and refunded by the merchant."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.checkout.checkout.records import Record
+from services.common import cursor, metrics, outbox
+from services.common.errors import NotFound
+
+FIRST_ORDER_NUMBER = 1001
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    variant_id: str
+    product_id: str
+    sku: str | None
+    title: str
+    quantity: int
+    unit_price: int
+    refunded_quantity: int
+
+
+@dataclass(frozen=True)
+class Order:
+    id: uuid.UUID
+    number: int
+    status: str
+    email: str
+    currency: str
+    total: int
+    refunded: int
+    shipping_address: dict[str, Any]
+    billing_address: dict[str, Any]
+    payment_intent_id: str
+    lines: tuple[OrderLine, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+ORDER_SELECT = """
+SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
+       o.shipping_address::text AS shipping, o.billing_address::text AS billing,
+       o.payment_intent_id, o.created_at, o.updated_at,
+       ARRAY(SELECT ROW(i.variant_id, i.product_id, i.sku, i.title, i.quantity, i.unit_price,
+                        i.refunded_quantity)
+             FROM order_items i WHERE i.store_id = o.store_id AND i.order_id = o.id
+             ORDER BY i.line) AS lines
+FROM orders o
+"""
+
+
+def order_from_row(row: asyncpg.Record) -> Order:
+    return Order(
+        id=row["id"],
+        number=row["number"],
+        status=row["status"],
+        email=row["email"],
+        currency=row["currency"],
+        total=row["total"],
+        refunded=row["refunded"],
+        shipping_address=json.loads(row["shipping"]),
+        billing_address=json.loads(row["billing"]),
+        payment_intent_id=row["payment_intent_id"],
+        lines=tuple(
+            OrderLine(str(v), str(p), sku, title, q, price, refunded)
+            for v, p, sku, title, q, price, refunded in row["lines"]
+        ),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def load(conn: asyncpg.Connection, store_id: int, order_id: uuid.UUID) -> Order:
+    row = await conn.fetchrow(
+        ORDER_SELECT + "WHERE o.store_id = $1 AND o.id = $2", store_id, order_id
+    )
+    if row is None:
+        raise NotFound("no order with this id in this store")
+    return order_from_row(row)
+
+
+def order_event_data(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": str(order.id),
+        "order_number": order.number,
+        "email": order.email,
+        "currency": order.currency,
+        "total_minor": order.total,
+        "lines": [
+            {
+                "variant_id": line.variant_id,
+                "sku": line.sku,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price_minor": line.unit_price,
+                "total_minor": line.unit_price * line.quantity,
+            }
+            for line in order.lines
+        ],
+    }
+
+
+async def create_from_checkout(
+    conn: asyncpg.Connection, store_id: int, record: Record, payment_intent_id: str
+) -> Order:
+    """In the caller's transaction: the next number, the order, its items, order.created."""
+    number = await conn.fetchval(
+        f"""INSERT INTO store_order_counters (store_id, last_number)
+            VALUES ($1, {FIRST_ORDER_NUMBER})
+            ON CONFLICT (store_id) DO UPDATE
+              SET last_number = store_order_counters.last_number + 1
+            RETURNING last_number""",
+        store_id,
+    )
+    request = record.request
+    shipping = request["shipping_address"]
+    billing = request.get("billing_address") or shipping
+    order_id = await conn.fetchval(
+        """INSERT INTO orders (store_id, number, checkout_id, status, email, currency, total,
+                               shipping_address, billing_address, payment_intent_id)
+           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9)
+           RETURNING id""",
+        store_id,
+        number,
+        record.id,
+        request["email"],
+        record.currency,
+        record.amount,
+        json.dumps(shipping),
+        json.dumps(billing),
+        payment_intent_id,
+    )
+    lines = record.reserved_lines or []
+    await conn.executemany(
+        """INSERT INTO order_items (store_id, order_id, line, variant_id, product_id, sku, title,
+                                    quantity, unit_price)
+           VALUES ($1, $2, $3, $4::uuid, $5::uuid, $6, $7, $8, $9)""",
+        [
+            (
+                store_id,
+                order_id,
+                i,
+                line["variant_id"],
+                line["product_id"],
+                line["sku"],
+                line["title"],
+                line["quantity"],
+                line["unit_price"],
+            )
+            for i, line in enumerate(lines, 1)
+        ],
+    )
+    order = await load(conn, store_id, order_id)
+    await outbox.record(
+        conn, outbox.order_event("created", order_event_data(order), f"order-created:{order.id}")
+    )
+    metrics.ORDERS_CREATED.inc()
+    return order
+
+
+async def page(
+    conn: asyncpg.Connection,
+    store_id: int,
+    size: int,
+    token: str,
+    status: str,
+    after: datetime | None,
+    before: datetime | None,
+) -> tuple[list[Order], str]:
+    position = cursor.decode(token) if token else None
+    conditions: list[str] = ["o.store_id = $1"]
+    args: list[object] = [store_id]
+    if status:
+        args.append(status)
+        conditions.append(f"o.status = ${len(args)}")
+    if after:
+        args.append(after)
+        conditions.append(f"o.created_at >= ${len(args)}")
+    if before:
+        args.append(before)
+        conditions.append(f"o.created_at < ${len(args)}")
+    if position:
+        args += [position.created_at, position.id]
+        conditions.append(f"(o.created_at, o.id) < (${len(args) - 1}, ${len(args)})")
+    where = "WHERE " + " AND ".join(conditions) + " "
+    args.append(size + 1)
+    rows = await conn.fetch(
+        ORDER_SELECT + where + f"ORDER BY o.created_at DESC, o.id DESC LIMIT ${len(args)}", *args
+    )
+    found = [order_from_row(r) for r in rows[:size]]
+    next_token = ""
+    if len(rows) > size:
+        next_token = cursor.encode(cursor.Position(found[-1].created_at, found[-1].id))
+    return found, next_token

@@ -1,0 +1,42 @@
+"""Start-up wiring shared by the bootstraps: adapters a process opens itself are closed at
+shutdown; adapters a caller passed in (a test's pool, an in-memory fake) belong to the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import redis.asyncio as redis
+
+from services.common.db import create_pool
+
+T = TypeVar("T")
+Closer = Callable[[], Awaitable[object]]
+
+
+class Owned:
+    def __init__(self) -> None:
+        self._closers: list[Closer] = []
+
+    def add(self, closer: Closer) -> None:
+        self._closers.append(closer)
+
+    async def pool(self, given: asyncpg.Pool | None, dsn: str, size: int) -> asyncpg.Pool:
+        if given is not None:
+            return given
+        pool = await create_pool(dsn, size)
+        self.add(pool.close)
+        return pool
+
+    def redis(self, given: redis.Redis | None, url: str) -> redis.Redis:
+        if given is not None:
+            return given
+        client = redis.from_url(url)
+        self.add(client.aclose)
+        return client
+
+    async def close(self) -> None:
+        """Closes in reverse order of opening (workers before the pools they use)."""
+        while self._closers:
+            await self._closers.pop()()

@@ -1,0 +1,146 @@
+"""Custom domains in PostgreSQL. A store's own domains go through its tenant transaction; the
+re-check worker finds due domains of every store through `platform.domains_to_recheck` only,
+and writes each outcome back in that store's tenant transaction. Every change to a routed
+domain fires NOTIFY store_routes, so the edge follows within milliseconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.common.db import tenant_transaction
+from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.store.domains.rules import CustomDomain, Recheck
+
+_COLUMNS = "domain, verification_token, verified_at, is_primary, created_at, last_checked_at"
+
+
+def _domain(row: asyncpg.Record) -> CustomDomain:
+    return CustomDomain(
+        domain=row["domain"],
+        verification_token=row["verification_token"],
+        verified_at=row["verified_at"],
+        is_primary=row["is_primary"],
+        created_at=row["created_at"],
+        last_checked_at=row["last_checked_at"],
+    )
+
+
+def _not_found(domain: str) -> NotFound:
+    return NotFound(f"domain: '{domain}' is not registered on this store")
+
+
+@dataclass(frozen=True)
+class DueDomain:
+    store_id: int
+    domain: str
+    verification_token: str
+    failing_since: datetime | None
+
+
+class DomainRepository:
+    def __init__(self, pool: asyncpg.Pool, control_pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._control = control_pool
+
+    async def list(self) -> list[CustomDomain]:
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            rows = await conn.fetch(f"SELECT {_COLUMNS} FROM store_domains ORDER BY created_at")
+        return [_domain(r) for r in rows]
+
+    async def get(self, domain: str) -> CustomDomain:
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM store_domains WHERE domain = $1", domain
+            )
+        if row is None:
+            raise _not_found(domain)
+        return _domain(row)
+
+    async def add(self, store_id: int, domain: str, token: str) -> CustomDomain:
+        try:
+            async with tenant_transaction(self._pool, store_id=store_id) as conn:
+                row = await conn.fetchrow(
+                    f"""INSERT INTO store_domains (store_id, domain, verification_token)
+                        VALUES ($1, $2, $3) RETURNING {_COLUMNS}""",
+                    store_id,
+                    domain,
+                    token,
+                )
+        except asyncpg.UniqueViolationError:
+            # The unique index spans every store; RLS hides the other row, and so do we: the
+            # message is the same whichever store holds the domain, this one included.
+            raise AlreadyExists(f"domain: '{domain}' is already registered") from None
+        return _domain(row)
+
+    async def mark_verified(self, domain: str) -> CustomDomain:
+        async with tenant_transaction(self._pool) as conn:
+            row = await conn.fetchrow(
+                f"""UPDATE store_domains
+                    SET verified_at = coalesce(verified_at, now()), last_checked_at = now(),
+                        failing_since = NULL
+                    WHERE domain = $1 RETURNING {_COLUMNS}""",
+                domain,
+            )
+        if row is None:
+            raise _not_found(domain)
+        return _domain(row)
+
+    async def remove(self, domain: str) -> None:
+        async with tenant_transaction(self._pool) as conn:
+            deleted = await conn.fetchval(
+                "DELETE FROM store_domains WHERE domain = $1 RETURNING domain", domain
+            )
+        if deleted is None:
+            raise _not_found(domain)
+
+    async def set_primary(self, domain: str | None) -> None:
+        """Makes `domain` (verified) the primary host; None makes the platform host primary."""
+        async with tenant_transaction(self._pool) as conn:
+            await conn.execute("UPDATE store_domains SET is_primary = false WHERE is_primary")
+            if domain is None:
+                return
+            row = await conn.fetchrow(
+                "SELECT verified_at FROM store_domains WHERE domain = $1 FOR UPDATE", domain
+            )
+            if row is None:
+                raise _not_found(domain)
+            if row["verified_at"] is None:
+                raise FailedPrecondition(
+                    f"domain: '{domain}' is not verified yet; verify it before making it primary"
+                )
+            await conn.execute(
+                "UPDATE store_domains SET is_primary = true WHERE domain = $1", domain
+            )
+
+    async def due_for_recheck(self, checked_before: datetime, limit: int) -> list[DueDomain]:
+        rows = await self._control.fetch(
+            "SELECT store_id, domain, verification_token, failing_since"
+            " FROM platform.domains_to_recheck($1, $2)",
+            checked_before,
+            limit,
+        )
+        return [DueDomain(**dict(r)) for r in rows]
+
+    async def record_recheck(self, store_id: int, domain: str, outcome: Recheck) -> None:
+        async with tenant_transaction(self._pool, store_id=store_id) as conn:
+            if outcome.unverify:
+                # Touches verified_at: the route trigger fires and the edge drops the domain.
+                await conn.execute(
+                    """UPDATE store_domains
+                       SET verified_at = NULL, is_primary = false, last_checked_at = now(),
+                           failing_since = $2
+                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                    domain,
+                    outcome.failing_since,
+                )
+            else:
+                # Bookkeeping only: no route changes, so no NOTIFY and no push.
+                await conn.execute(
+                    """UPDATE store_domains SET last_checked_at = now(), failing_since = $2
+                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                    domain,
+                    outcome.failing_since,
+                )

@@ -1,0 +1,24 @@
+"""The scope each admin method needs (the scopes themselves: services.store.tokens.rules).
+
+The scope is declared on the method in the proto (`shop.options.v1.required_scope`), so the
+API definition is the single table; this module reads it from the descriptors."""
+
+from __future__ import annotations
+
+from google.protobuf import descriptor_pool
+from shop.options.v1 import access_pb2
+
+from services.store.edge.api import ADMIN_SERVICES
+
+
+def admin_method_scopes() -> dict[str, str]:
+    """gRPC path (`/pkg.Service/Method`) → required scope, for every admin method. A method
+    that declares no scope maps to "" and is refused by the authorizer (fail closed)."""
+    pool = descriptor_pool.Default()
+    table: dict[str, str] = {}
+    for service_name in ADMIN_SERVICES:
+        service = pool.FindServiceByName(service_name)
+        for method in service.methods:
+            scope = method.GetOptions().Extensions[access_pb2.required_scope]
+            table[f"/{service_name}/{method.name}"] = scope
+    return table

@@ -1,0 +1,74 @@
+"""A store's admin access tokens in PostgreSQL, through its tenant transaction. Only the
+sha256 of a token is stored; the secret exists in the create response alone."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.common.db import tenant_transaction
+from services.common.errors import NotFound
+from services.common.tenancy import require_store_id
+from services.store.tokens.rules import (
+    IssuedToken,
+    NewToken,
+    TokenInfo,
+    hash_token,
+    new_access_token,
+)
+
+_COLUMNS = "id, name, scopes, created_at, revoked_at"
+
+
+def _info(row: asyncpg.Record) -> TokenInfo:
+    return TokenInfo(
+        id=str(row["id"]),
+        name=row["name"],
+        scopes=tuple(row["scopes"]),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class TokenRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(self, new: NewToken) -> tuple[IssuedToken, TokenInfo]:
+        secret = new_access_token()
+        async with tenant_transaction(self._pool) as conn:
+            row = await conn.fetchrow(
+                f"""INSERT INTO api_tokens (store_id, name, token_hash, scopes)
+                    VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
+                require_store_id(),
+                new.name,
+                hash_token(secret),
+                list(new.scopes),
+            )
+        info = _info(row)
+        return IssuedToken(info.id, secret, info.scopes), info
+
+    async def list(self) -> list[TokenInfo]:
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM api_tokens ORDER BY created_at DESC, id"
+            )
+        return [_info(r) for r in rows]
+
+    async def revoke(self, token_id: str) -> tuple[TokenInfo, bytes]:
+        """Marks the token revoked (idempotent) and returns it with its hash, so the caller can
+        overwrite the authorizer's cache."""
+        try:
+            key = uuid.UUID(token_id)
+        except ValueError:
+            raise NotFound(f"access token '{token_id}' not found") from None
+        async with tenant_transaction(self._pool) as conn:
+            row = await conn.fetchrow(
+                f"""UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+                    WHERE id = $1 RETURNING {_COLUMNS}, token_hash""",
+                key,
+            )
+        if row is None:
+            raise NotFound(f"access token '{token_id}' not found")
+        return _info(row), bytes(row["token_hash"])

@@ -1,0 +1,69 @@
+"""gRPC entrypoint of the webhook admin API."""
+
+from __future__ import annotations
+
+from shop.store.v1 import webhooks_pb2 as pb
+from shop.store.v1 import webhooks_pb2_grpc
+
+from services.common.errors import InvalidArgument
+from services.common.messages import to_timestamp
+from services.store.webhooks.repository import DeliveryRow, WebhookRepository, WebhookRow
+
+MAX_PAGE_SIZE = 100
+
+
+def _webhook(row: WebhookRow) -> pb.Webhook:
+    return pb.Webhook(
+        id=str(row.id), topic=row.topic, url=row.url, created_at=to_timestamp(row.created_at)
+    )
+
+
+def _delivery(row: DeliveryRow) -> pb.WebhookDelivery:
+    return pb.WebhookDelivery(
+        id=str(row.id),
+        webhook_id=str(row.webhook_id),
+        event_id=row.event_key,
+        topic=row.topic,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=to_timestamp(row.next_attempt_at),
+        created_at=to_timestamp(row.created_at),
+        attempt_log=[
+            pb.DeliveryAttempt(
+                attempt=a.attempt,
+                started_at=to_timestamp(a.started_at),
+                duration_ms=a.duration_ms,
+                response_code=a.response_code or 0,
+                error=a.error or "",
+            )
+            for a in row.attempt_log
+        ],
+    )
+
+
+class WebhookAdminServicer(webhooks_pb2_grpc.WebhookAdminServicer):
+    def __init__(self, webhooks: WebhookRepository) -> None:
+        self._webhooks = webhooks
+
+    async def CreateWebhook(self, request, context):
+        row, secret = await self._webhooks.create(request.topic.strip(), request.url)
+        return pb.CreateWebhookResponse(webhook=_webhook(row), secret=secret)
+
+    async def ListWebhooks(self, request, context):
+        return pb.ListWebhooksResponse(webhooks=[_webhook(r) for r in await self._webhooks.list()])
+
+    async def DeleteWebhook(self, request, context):
+        await self._webhooks.delete(request.id)
+        return pb.DeleteWebhookResponse()
+
+    async def ListDeliveries(self, request, context):
+        if request.page_size < 0:
+            raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+        size = min(request.page_size or 20, MAX_PAGE_SIZE)
+        rows, token = await self._webhooks.deliveries(request.webhook_id, size, request.page_token)
+        return pb.ListDeliveriesResponse(
+            deliveries=[_delivery(r) for r in rows], next_page_token=token
+        )
+
+    async def Redeliver(self, request, context):
+        return _delivery(await self._webhooks.redeliver(request.id))
