@@ -1,7 +1,10 @@
-"""Wires the Catalog service."""
+"""Wires the Catalog service. The pool can be passed in (tests); otherwise it is created from
+the configuration and closed at shutdown."""
 
 from __future__ import annotations
 
+import asyncpg
+import grpc
 from shop.catalog.v1 import catalog_pb2_grpc, inventory_pb2_grpc
 
 from services.catalog.inventory.servicer import InventoryAdminServicer
@@ -12,29 +15,28 @@ from services.catalog.products.writes import ProductWrites
 from services.catalog.storefront.queries import StorefrontQueries
 from services.catalog.storefront.servicer import StorefrontServicer
 from services.common.config import Config
-from services.common.db import create_pool
 from services.common.server import App
+from services.common.wiring import Owned, Slot
 
 
-def build(config: Config) -> App:
-    state: dict = {}
+def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
+    owned = Owned()
+    made: Slot[asyncpg.Pool] = Slot()
 
     async def startup() -> None:
-        state["pool"] = await create_pool(config.database_url, config.db_pool_size)
+        made.set(await owned.pool(pool, config.database_url, config.db_pool_size))
 
-    async def shutdown() -> None:
-        await state["pool"].close()
-
-    def register(server) -> list[str]:
-        catalog = CatalogRepository(state["pool"])
+    def register(server: grpc.aio.Server) -> list[str]:
+        db = made.get()
+        catalog = CatalogRepository(db)
         catalog_pb2_grpc.add_CatalogAdminServicer_to_server(
-            CatalogAdminServicer(catalog, ProductWrites(state["pool"])), server
+            CatalogAdminServicer(catalog, ProductWrites(db)), server
         )
         inventory_pb2_grpc.add_InventoryAdminServicer_to_server(
-            InventoryAdminServicer(Inventory(state["pool"])), server
+            InventoryAdminServicer(Inventory(db)), server
         )
         catalog_pb2_grpc.add_StorefrontServicer_to_server(
-            StorefrontServicer(catalog, StorefrontQueries(state["pool"])), server
+            StorefrontServicer(catalog, StorefrontQueries(db)), server
         )
         return [
             "shop.catalog.v1.CatalogAdmin",
@@ -42,4 +44,4 @@ def build(config: Config) -> App:
             "shop.catalog.v1.Storefront",
         ]
 
-    return App(config=config, register=register, on_startup=[startup], on_shutdown=[shutdown])
+    return App(config=config, register=register, on_startup=[startup], on_shutdown=[owned.close])

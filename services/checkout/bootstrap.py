@@ -28,7 +28,7 @@ from services.checkout.payments.servicer import StripeWebhooksServicer
 from services.checkout.payments.stripe_events import StripeEvents
 from services.common.config import Config
 from services.common.server import App
-from services.common.wiring import Owned
+from services.common.wiring import Owned, Slot
 
 SERVICES = [
     "shop.checkout.v1.Cart",
@@ -62,7 +62,7 @@ def build(
 ) -> App:
     settings = settings or CheckoutSettings.from_env()
     owned = Owned()
-    parts: list[Checkout] = []
+    made: Slot[Checkout] = Slot()
 
     async def startup() -> None:
         db = await owned.pool(pool, config.database_url, config.db_pool_size)
@@ -78,10 +78,10 @@ def build(
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
-        parts.append(Checkout(db, cart_store, payments, flow, recovery))
+        made.set(Checkout(db, cart_store, payments, flow, recovery))
 
     def register(server: grpc.aio.Server) -> list[str]:
-        part = parts[0]
+        part = made.get()
         checkout_pb2_grpc.add_CartServicer_to_server(
             CartServicer(Carts(part.pool, part.carts)), server
         )

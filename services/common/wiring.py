@@ -4,7 +4,7 @@ shutdown; adapters a caller passed in (a test's pool, an in-memory fake) belong 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import asyncpg
 import redis.asyncio as redis
@@ -40,3 +40,20 @@ class Owned:
         """Closes in reverse order of opening (workers before the pools they use)."""
         while self._closers:
             await self._closers.pop()()
+
+
+class Slot(Generic[T]):
+    """A value made at start-up (pools need a running loop) and read when servicers are
+    registered, which the server skeleton does after the start-up hooks."""
+
+    def __init__(self) -> None:
+        self._value: T | None = None
+
+    def set(self, value: T) -> T:
+        self._value = value
+        return value
+
+    def get(self) -> T:
+        if self._value is None:
+            raise RuntimeError("read before start-up made it")
+        return self._value

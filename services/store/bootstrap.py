@@ -1,16 +1,23 @@
-"""Wires the Store service: pools, Redis, repositories, servicers, the xDS control plane."""
+"""Wires the Store service: pools, Redis, repositories, servicers, the xDS control plane.
+
+Pools, Redis and the DNS lookup can be passed in (tests); what is not passed is created from
+the configuration and closed at shutdown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import asyncpg
+import grpc
 import redis.asyncio as redis
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
 from shop.store.v1 import store_pb2_grpc, webhooks_pb2_grpc
 
 from services.common.config import Config
-from services.common.db import create_pool
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
+from services.common.wiring import Owned, Slot
 from services.store.config import DomainSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
@@ -30,76 +37,84 @@ from services.store.tokens.resolver import TokenResolver
 from services.store.webhooks.repository import WebhookRepository
 from services.store.webhooks.servicer import WebhookAdminServicer
 
+
+@dataclass(frozen=True)
+class _Adapters:
+    pool: asyncpg.Pool
+    control: asyncpg.Pool
+    redis: redis.Redis
+    domains: DomainRepository
+    dns: TxtLookup
+
+
 ENVOY_FACING = (
     "envoy.service.auth.v3.Authorization",
     "envoy.service.discovery.v3.AggregatedDiscoveryService",
 )
 
 
-def build(config: Config) -> App:
-    state: dict = {}
+def build(
+    config: Config,
+    *,
+    domain_settings: DomainSettings | None = None,
+    pool: asyncpg.Pool | None = None,
+    control_pool: asyncpg.Pool | None = None,
+    redis_client: redis.Redis | None = None,
+    dns: TxtLookup | None = None,
+) -> App:
+    settings = domain_settings or DomainSettings.from_env(config.platform_domain)
     snapshot = RouteSnapshot()
-    domains_config = DomainSettings.from_env(config.platform_domain)
+    owned = Owned()
+    made: Slot[_Adapters] = Slot()
 
     async def startup() -> None:
-        state["pool"] = await create_pool(config.database_url, config.db_pool_size)
-        state["control_pool"] = await create_pool(config.control_database_url, 4)
-        state["redis"] = redis.from_url(config.redis_url)
-        state["routes"] = RouteSync(
+        db = await owned.pool(pool, config.database_url, config.db_pool_size)
+        control = await owned.pool(control_pool, config.control_database_url, 4)
+        cache = owned.redis(redis_client, config.redis_url)
+        routes = RouteSync(
             config.control_database_url,
-            state["control_pool"],
+            control,
             RouteTable(config.platform_domain),
             snapshot,
             config.platform_domain,
         )
-        await state["routes"].start()
-        state["domains"] = DomainRepository(state["pool"], state["control_pool"])
-        state["dns"] = TxtLookup(domains_config.nameserver, domains_config.dns_timeout)
-        state["rechecker"] = DomainRechecker(
-            state["domains"],
-            state["dns"],
-            domains_config.brand,
-            interval=domains_config.recheck_interval,
-            grace=domains_config.recheck_grace,
+        await routes.start()
+        owned.add(routes.stop)
+        domains = DomainRepository(db, control)
+        lookup = dns or TxtLookup(settings.nameserver, settings.dns_timeout)
+        rechecker = DomainRechecker(
+            domains,
+            lookup,
+            settings.brand,
+            interval=settings.recheck_interval,
+            grace=settings.recheck_grace,
         )
-        await state["rechecker"].start()
+        await rechecker.start()
+        owned.add(rechecker.stop)
+        made.set(_Adapters(db, control, cache, domains, lookup))
 
-    async def shutdown() -> None:
-        await state["rechecker"].stop()
-        await state["routes"].stop()
-        await state["redis"].aclose()
-        await state["control_pool"].close()
-        await state["pool"].close()
-
-    def register(server) -> list[str]:
-        stores = StoreRepository(state["pool"])
+    def register(server: grpc.aio.Server) -> list[str]:
+        adapters = made.get()
+        db = adapters.pool
+        stores = StoreRepository(db)
         store_pb2_grpc.add_PlatformServicer_to_server(
             PlatformServicer(stores, config.platform_domain), server
         )
-        resolver = TokenResolver(state["control_pool"], state["redis"])
+        resolver = TokenResolver(adapters.control, adapters.redis)
         custom_domains = CustomDomains(
-            state["domains"], state["dns"], domains_config.brand, config.platform_domain
+            adapters.domains, adapters.dns, settings.brand, config.platform_domain
         )
         store_pb2_grpc.add_StoreAdminServicer_to_server(
             StoreAdminServicer(
-                stores,
-                custom_domains,
-                TokenRepository(state["pool"]),
-                resolver,
-                config.platform_domain,
+                stores, custom_domains, TokenRepository(db), resolver, config.platform_domain
             ),
             server,
         )
         external_auth_pb2_grpc.add_AuthorizationServicer_to_server(
-            AuthorizationServicer(
-                resolver,
-                admin_method_scopes(),
-                JsonBodyGuard(),
-            ),
-            server,
+            AuthorizationServicer(resolver, admin_method_scopes(), JsonBodyGuard()), server
         )
         webhooks_pb2_grpc.add_WebhookAdminServicer_to_server(
-            WebhookAdminServicer(WebhookRepository(state["pool"], SsrfPolicy.from_env())), server
+            WebhookAdminServicer(WebhookRepository(db, SsrfPolicy.from_env())), server
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
             AggregatedDiscoveryServicer(snapshot), server
@@ -118,5 +133,5 @@ def build(config: Config) -> App:
         # Reflection through Envoy lands here: describe the whole public API.
         reflected=TRANSCODED_SERVICES,
         on_startup=[startup],
-        on_shutdown=[shutdown],
+        on_shutdown=[owned.close],
     )

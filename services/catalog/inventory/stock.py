@@ -19,6 +19,7 @@ from services.common.errors import (
     NotFound,
     Validator,
 )
+from services.common.ids import parse_uuid
 from services.common.inventory_events import (
     Level,
     change_events,
@@ -68,10 +69,7 @@ class Inventory:
         v.check(abs(delta) <= MAX_QUANTITY, "delta", f"must be within ±{MAX_QUANTITY}")
         v.check(expected_version >= 1, "expected_version", "is required (the version you read)")
         v.raise_if_any()
-        try:
-            vid = uuid.UUID(variant_id)
-        except ValueError:
-            raise NotFound(_NOT_FOUND) from None
+        vid = parse_uuid(variant_id, "variant_id")
         store_id = require_store_id()
         async with tenant_transaction(self._pool) as conn:
             row = await conn.fetchrow(

@@ -18,6 +18,7 @@ from services.catalog.products.rules import (
 )
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
+from services.common.ids import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,6 @@ def images_json(images: tuple[Image, ...]) -> str:
     return json.dumps(
         [{"url": i.url, "alt_text": i.alt_text, "position": i.position} for i in images]
     )
-
-
-def _uuid(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        return None
 
 
 class CatalogRepository:
@@ -204,13 +198,12 @@ class CatalogRepository:
         raise AlreadyExists("handle: too many products share this title; set a handle")
 
     async def get_product(self, product_id: str) -> ProductRow:
-        pid = _uuid(product_id)
-        if pid is not None:
-            async with tenant_transaction(self._pool, readonly=True) as conn:
-                row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", pid)
-            if row is not None:
-                return product_from_row(row)
-        raise NotFound("no product with this id in this store")
+        pid = parse_uuid(product_id, "id")
+        async with tenant_transaction(self._pool, readonly=True) as conn:
+            row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", pid)
+        if row is None:
+            raise NotFound("no product with this id in this store")
+        return product_from_row(row)
 
     async def active_product_by_handle(self, handle: str) -> ProductRow:
         """By current handle, else by an old handle the product was renamed from (the response

@@ -34,6 +34,7 @@ from services.common.errors import (
     NotFound,
     Validator,
 )
+from services.common.ids import parse_uuid
 
 PRODUCT_PATHS = frozenset({"title", "handle", "description", "status", "options", "images"})
 VARIANT_PATHS = frozenset(
@@ -77,13 +78,6 @@ def check_paths(paths: frozenset[str], allowed: frozenset[str]) -> None:
         raise InvalidArgument.field("update_mask", "names no field to update")
 
 
-def _parse_id(raw: str, not_found: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(not_found) from None
-
-
 async def _product(conn: asyncpg.Connection, product_id: uuid.UUID) -> ProductRow:
     row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", product_id)
     if row is None:
@@ -104,7 +98,7 @@ class ProductWrites:
 
     async def update_product(self, product_id: str, patch: ProductPatch) -> ProductRow:
         check_paths(patch.paths, PRODUCT_PATHS)
-        pid = _parse_id(product_id, _PRODUCT_NOT_FOUND)
+        pid = parse_uuid(product_id, "id")
         async with tenant_transaction(self._pool) as conn:
             current = await _product(conn, pid)
             v = Validator()
@@ -172,7 +166,7 @@ class ProductWrites:
     async def set_status(
         self, product_id: str, status: str, *, only_from: str | None
     ) -> ProductRow:
-        pid = _parse_id(product_id, _PRODUCT_NOT_FOUND)
+        pid = parse_uuid(product_id, "id")
         async with tenant_transaction(self._pool) as conn:
             current = await _product(conn, pid)
             if only_from is not None and current.status != only_from:
@@ -187,13 +181,13 @@ class ProductWrites:
             return await _product(conn, pid)
 
     async def delete_product(self, product_id: str) -> None:
-        pid = _parse_id(product_id, _PRODUCT_NOT_FOUND)
+        pid = parse_uuid(product_id, "id")
         async with tenant_transaction(self._pool) as conn:
             if not await conn.fetchval("DELETE FROM products WHERE id = $1 RETURNING 1", pid):
                 raise NotFound(_PRODUCT_NOT_FOUND)
 
     async def create_variant(self, product_id: str, draft: VariantDraft) -> tuple[ProductRow, str]:
-        pid = _parse_id(product_id, _PRODUCT_NOT_FOUND)
+        pid = parse_uuid(product_id, "product_id")
         async with tenant_transaction(self._pool) as conn:
             product = await _product(conn, pid)
             currency = await conn.fetchval("SELECT currency FROM stores")
@@ -225,7 +219,7 @@ class ProductWrites:
 
     async def update_variant(self, variant_id: str, patch: VariantPatch) -> tuple[ProductRow, str]:
         check_paths(patch.paths, VARIANT_PATHS)
-        vid = _parse_id(variant_id, _VARIANT_NOT_FOUND)
+        vid = parse_uuid(variant_id, "id")
         async with tenant_transaction(self._pool) as conn:
             pid = await conn.fetchval("SELECT product_id FROM variants WHERE id = $1", vid)
             if pid is None:
@@ -301,7 +295,7 @@ class ProductWrites:
                     )
 
     async def delete_variant(self, variant_id: str) -> None:
-        vid = _parse_id(variant_id, _VARIANT_NOT_FOUND)
+        vid = parse_uuid(variant_id, "id")
         async with tenant_transaction(self._pool) as conn:
             pid = await conn.fetchval(
                 "SELECT product_id FROM variants WHERE id = $1 FOR UPDATE", vid

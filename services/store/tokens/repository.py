@@ -3,12 +3,11 @@ sha256 of a token is stored; the secret exists in the create response alone."""
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 
 from services.common.db import tenant_transaction
 from services.common.errors import NotFound
+from services.common.ids import parse_uuid
 from services.common.tenancy import require_store_id
 from services.store.tokens.rules import (
     IssuedToken,
@@ -59,10 +58,7 @@ class TokenRepository:
     async def revoke(self, token_id: str) -> tuple[TokenInfo, bytes]:
         """Marks the token revoked (idempotent) and returns it with its hash, so the caller can
         overwrite the authorizer's cache."""
-        try:
-            key = uuid.UUID(token_id)
-        except ValueError:
-            raise NotFound(f"access token '{token_id}' not found") from None
+        key = parse_uuid(token_id, "id")
         async with tenant_transaction(self._pool) as conn:
             row = await conn.fetchrow(
                 f"""UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())

@@ -12,6 +12,7 @@ import asyncpg
 from services.common import cursor
 from services.common.db import tenant_transaction
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
+from services.common.ids import parse_uuid
 from services.common.ssrf import SsrfPolicy, check_url
 from services.common.webhook_topics import TOPICS
 
@@ -46,13 +47,6 @@ class DeliveryRow:
     next_attempt_at: datetime
     created_at: datetime
     attempt_log: tuple[AttemptRow, ...]
-
-
-def _uuid(raw: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise InvalidArgument.field(field, "is not a valid id") from None
 
 
 _DELIVERY_SELECT = """
@@ -117,7 +111,7 @@ class WebhookRepository:
         return [WebhookRow(**dict(r)) for r in rows]
 
     async def delete(self, webhook_id: str) -> None:
-        wid = _uuid(webhook_id, "id")
+        wid = parse_uuid(webhook_id, "id")
         async with tenant_transaction(self._pool) as conn:
             deleted = await conn.fetchval("DELETE FROM webhooks WHERE id = $1 RETURNING 1", wid)
         if not deleted:
@@ -126,7 +120,7 @@ class WebhookRepository:
     async def deliveries(
         self, webhook_id: str, page_size: int, page_token: str
     ) -> tuple[list[DeliveryRow], str]:
-        wid = _uuid(webhook_id, "webhook_id")
+        wid = parse_uuid(webhook_id, "webhook_id")
         after = cursor.decode(page_token) if page_token else None
         async with tenant_transaction(self._pool, readonly=True) as conn:
             if not await conn.fetchval("SELECT 1 FROM webhooks WHERE id = $1", wid):
@@ -155,7 +149,7 @@ class WebhookRepository:
         return page, token
 
     async def redeliver(self, delivery_id: str) -> DeliveryRow:
-        did = _uuid(delivery_id, "id")
+        did = parse_uuid(delivery_id, "id")
         async with tenant_transaction(self._pool) as conn:
             updated = await conn.fetchval(
                 """UPDATE webhook_deliveries
