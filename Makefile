@@ -49,9 +49,10 @@ bench: proto
 k8s-validate: proto
 	$(PY) k8s/validate.py
 
-lint: venv
+lint: proto
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 fmt: venv
 	$(VENV)/bin/ruff check --fix .

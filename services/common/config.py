@@ -7,8 +7,9 @@ malformed one stops the process with a message naming it, everywhere alike)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 
 def env(name: str, default: str) -> str:
@@ -17,14 +18,18 @@ def env(name: str, default: str) -> str:
     return value or default
 
 
-def _number(name: str, default: Any, kind: type) -> Any:
+N = TypeVar("N", int, float)
+
+
+def _number(name: str, default: N, kind: Callable[[str], N]) -> N:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         return kind(raw)
     except ValueError as exc:
-        raise SystemExit(f"configuration error: {name}={raw!r} is not a {kind.__name__}") from exc
+        wanted = getattr(kind, "__name__", "number")
+        raise SystemExit(f"configuration error: {name}={raw!r} is not a {wanted}") from exc
 
 
 def env_int(name: str, default: int) -> int:

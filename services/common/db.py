@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Literal, cast
 
 import asyncpg
 
@@ -35,7 +35,12 @@ class TenantConnection(asyncpg.Connection):
     def begin_with_store(self, store_id: int) -> None:
         self._pending_store = int(store_id)
 
-    async def execute(self, query: str, *args, timeout: float | None = None) -> str:  # noqa: ASYNC109
+    async def execute(
+        self,
+        query: str,
+        *args: object,
+        timeout: float | None = None,  # noqa: ASYNC109 (asyncpg's own signature)
+    ) -> str:
         store, self._pending_store = self._pending_store, None
         if store is not None and not args and query.startswith("BEGIN"):
             # An int, formatted by us: nothing from a request reaches this string.
@@ -66,11 +71,22 @@ async def tenant_transaction(
     """A transaction whose first statement sets the store; RLS then decides what rows exist.
     The store defaults to the current request's (fails closed when there is none)."""
     sid = require_store_id() if store_id is None else store_id
-    async with pool.acquire() as conn:
-        combined = isinstance(getattr(conn, "_con", conn), TenantConnection)
-        if combined:
-            conn.begin_with_store(sid)
+    async with pool.acquire() as acquired:
+        # The pool hands out a proxy that forwards attribute access to its connection.
+        conn = cast(asyncpg.Connection, acquired)
+        begin_with_store = getattr(conn, "begin_with_store", None)
+        if begin_with_store is not None:
+            begin_with_store(sid)
         async with conn.transaction(isolation=isolation, readonly=readonly):
-            if not combined:  # a pool made elsewhere: one more round trip, same result
+            if begin_with_store is None:  # a pool made elsewhere: one more round trip
                 await conn.execute(_SET_TENANT, str(sid))
             yield conn
+
+
+async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:
+    """For a statement that always returns a row (INSERT … RETURNING, a re-read under a lock
+    just taken): a missing row is a bug, never a caller's mistake."""
+    row = await conn.fetchrow(query, *args)
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row

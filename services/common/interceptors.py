@@ -30,7 +30,7 @@ class UnaryInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or handler.unary_unary is None or method.startswith(self._skip):
             return handler
         wrapped = self._wrapped.get(method)

@@ -67,8 +67,10 @@ def level_from_row(row: asyncpg.Record) -> Level:
     )
 
 
-async def low_stock_threshold(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT low_stock_threshold FROM stores")
+async def low_stock_threshold(conn: asyncpg.Connection, store_id: int) -> int:
+    return int(
+        await conn.fetchval("SELECT low_stock_threshold FROM stores WHERE id = $1", store_id)
+    )
 
 
 _MOVE = """
@@ -87,7 +89,7 @@ async def move_stock(
     change events in the caller's transaction; returns the new levels."""
     ids = sorted(deltas)
     rows = await conn.fetch(_MOVE, ids, [deltas[i] for i in ids])
-    threshold = await low_stock_threshold(conn)
+    threshold = await low_stock_threshold(conn, store_id)
     after = [level_from_row(r) for r in rows]
     events = [
         e

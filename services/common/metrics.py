@@ -8,6 +8,7 @@ questions are answered by traces and logs, which carry `store.id`."""
 from __future__ import annotations
 
 import logging
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -55,7 +56,7 @@ EVENTS_CONSUMED = Counter(
 )
 
 
-def start_metrics_server(port: int) -> object | None:
+def start_metrics_server(port: int) -> WSGIServer | None:
     """Serves /metrics on `port` (all interfaces: the scraper is another pod) from a daemon
     thread, off the event loop. Port 0 disables. A port already in use is logged, not fatal:
     the service itself must keep serving without its metrics."""

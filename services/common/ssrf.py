@@ -80,7 +80,7 @@ async def check_url(url: str, policy: SsrfPolicy) -> str:
     except socket.gaierror:
         raise _field_error(f"host '{host}' does not resolve") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         reason = _refusal(address)
         if reason:
             raise _field_error(f"host '{host}' resolves to {reason} ({address}); refused")

@@ -121,7 +121,7 @@ def _store_id_span_processor() -> Any:
 # --- carrying the context across processes ---------------------------------------------------
 
 
-class _HeaderGetter(Getter):
+class _HeaderGetter(Getter[Mapping[str, Any]]):
     """Reads message headers whose values may arrive as bytes (AMQP) or lists (HTTP)."""
 
     def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:

@@ -41,7 +41,7 @@ def _final_code(context: grpc.aio.ServicerContext, exc: BaseException | None) ->
         return "CANCELLED"
     code = context.code()
     if isinstance(code, grpc.StatusCode):
-        return code.name
+        return str(code.name)
     return "UNKNOWN" if exc is not None else "OK"
 
 

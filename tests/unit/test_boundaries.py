@@ -97,9 +97,7 @@ def test_rule_modules_stay_pure(path: Path):
 
 def test_only_entrypoints_speak_grpc_or_protobuf():
     offenders = {
-        module_name(path): sorted(
-            {m for m, _ in imports(path) if under(m, ("grpc", *GENERATED))}
-        )
+        module_name(path): sorted({m for m, _ in imports(path) if under(m, ("grpc", *GENERATED))})
         for path in service_modules()
         if not speaks_wire(path)
     }

@@ -93,7 +93,7 @@ class Inventory:
                 after.version - 1,
                 after.policy,
             )
-            threshold = await low_stock_threshold(conn)
+            threshold = await low_stock_threshold(conn, store_id)
             await outbox.record(
                 conn, *change_events(store_id, "adjusted", before, after, threshold)
             )
@@ -160,10 +160,11 @@ class Inventory:
                        RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version,
                                  v.inventory_policy""",
                     [lv.variant_id for lv in changed],
-                    [wanted[lv.sku] for lv in changed],
+                    # Synced by SKU: every level here has one.
+                    [wanted[lv.sku or ""] for lv in changed],
                 )
                 updated = {r["sku"]: level_from_row(r) for r in result}
-                threshold = await low_stock_threshold(conn)
+                threshold = await low_stock_threshold(conn, store_id)
                 events = [
                     e
                     for lv in changed

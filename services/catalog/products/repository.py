@@ -16,7 +16,7 @@ from services.catalog.products.rules import (
     is_available,
     validate_product,
 )
-from services.common.db import tenant_transaction
+from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 from services.common.ids import parse_uuid
 
@@ -124,7 +124,7 @@ class CatalogRepository:
                 raise AlreadyExists(
                     "variants: a SKU was just taken by another variant of this store; retry"
                 ) from None
-            row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", product_id)
+            row = await fetch_one(conn, PRODUCT_SELECT + "WHERE p.id = $1", product_id)
         return product_from_row(row)
 
     async def _check_skus_free(self, conn: asyncpg.Connection, product: NewProduct) -> None:

@@ -90,6 +90,6 @@ def _key(key_type: type, raw: object) -> SortKey:
         return value
     if key_type is float and isinstance(raw, int) and not isinstance(raw, bool):
         return float(raw)
-    if type(raw) is not key_type:
+    if type(raw) is not key_type or not isinstance(raw, int | float | str):
         raise TypeError("key")
     return raw

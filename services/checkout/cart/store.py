@@ -33,7 +33,9 @@ class CartStore:
         """The cart and its remaining TTL in seconds."""
         key = _key(store_id, cart_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            raw, ttl = await pipe.get(key).ttl(key).execute()
+            pipe.get(key)
+            pipe.ttl(key)
+            raw, ttl = await pipe.execute()
         if raw is None:
             raise NotFound(_MISSING)
         return StoredCart.from_json(raw), int(ttl)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from services.common.db import fetch_one
 from services.common.errors import Aborted, FailedPrecondition, InvalidArgument
 
 MAX_KEY_LENGTH = 255
@@ -105,7 +106,9 @@ async def claim(
     )
     if row is not None:
         return _record(row)
-    row = await conn.fetchrow(
+    # The insert above conflicted, so the row exists; FOR UPDATE waits for its writer.
+    row = await fetch_one(
+        conn,
         f"""SELECT {_COLUMNS}, fingerprint, lease_until > clock_timestamp() AS leased
             FROM checkouts WHERE store_id = $1 AND idempotency_key = $2 FOR UPDATE""",
         store_id,
@@ -121,7 +124,8 @@ async def claim(
         return record
     if record.state == "failed":
         # The earlier attempt ended in a retryable failure: start over under the same key.
-        row = await conn.fetchrow(
+        updated = await fetch_one(
+            conn,
             f"""UPDATE checkouts SET state = 'processing', attempt = attempt + 1,
                        lease_until = clock_timestamp() + make_interval(secs => $2),
                        reserved_lines = NULL, amount = NULL, payment_intent_id = NULL,
@@ -132,7 +136,7 @@ async def claim(
             lease_seconds,
             store_id,
         )
-        return _record(row)
+        return _record(updated)
     if row["leased"]:
         raise Aborted(
             "a checkout with this Idempotency-Key is still in progress; retry in a moment"

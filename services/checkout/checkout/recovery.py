@@ -17,7 +17,7 @@ import asyncpg
 from services.checkout.checkout import records
 from services.checkout.checkout.flow import CheckoutFlow
 from services.checkout.payments.accounts import account_in
-from services.checkout.payments.rules import PaymentGateway, PaymentUnavailable
+from services.checkout.payments.rules import Payment, PaymentGateway, PaymentUnavailable
 from services.common.db import tenant_transaction
 from services.common.errors import FailedPrecondition
 from services.common.workers import PeriodicWorker
@@ -76,6 +76,7 @@ class RecoveryWorker(PeriodicWorker):
                 return
         if record.state not in ("reserved", "requires_action"):
             return
+        payment: Payment | None
         try:
             if record.payment_intent_id:
                 payment = await self._gateway.retrieve(account, record.payment_intent_id)

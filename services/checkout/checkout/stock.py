@@ -53,7 +53,7 @@ async def reserve(
             for vid, quantity in wanted.items():
                 row = rows.get(vid)
                 reason = cannot_sell(
-                    row and row["status"],
+                    row["status"] if row else None,
                     row["inventory_policy"] if row else "deny",
                     row["inventory_quantity"] if row else 0,
                     quantity,

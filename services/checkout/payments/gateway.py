@@ -65,7 +65,9 @@ class StripeGateway:
                         "amount": amount,
                         "currency": currency.lower(),
                         "payment_method": payment_method,
-                        "payment_method_types": ["card"],
+                        # The SDK's typed params (its API version) no longer know this name;
+                        # the payments work replaces it together with the emulator.
+                        "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
                         "confirm": True,
                         "metadata": metadata,
                     },
@@ -74,10 +76,10 @@ class StripeGateway:
                 return _from_intent(intent)
             except stripe.CardError as exc:
                 error = exc.error
-                intent = getattr(error, "payment_intent", None) if error else None
+                declined = getattr(error, "payment_intent", None) if error else None
                 return Payment(
                     "declined",
-                    intent["id"] if intent else None,
+                    declined["id"] if declined else None,
                     decline_code=(getattr(error, "decline_code", None) or exc.code),
                     message=exc.user_message or str(exc),
                 )

@@ -75,7 +75,7 @@ async def process(pool: asyncpg.Pool, consumer: Consumer, message: AbstractIncom
     except asyncio.CancelledError:
         raise
     except Exception:
-        count = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+        count = int(str((message.headers or {}).get("x-delivery-count", 0) or 0))
         log.exception("%s: event %s failed (delivery %d); requeued", consumer.name, key, count + 1)
         # A short, growing pause so a brief outage does not burn through the delivery limit.
         await asyncio.sleep(min(0.05 * 2**count, 2))

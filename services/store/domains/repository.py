@@ -5,12 +5,13 @@ domain fires NOTIFY store_routes, so the edge follows within milliseconds."""
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.common.db import tenant_transaction
+from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.store.domains.rules import CustomDomain, Recheck
 
@@ -45,7 +46,7 @@ class DomainRepository:
         self._pool = pool
         self._control = control_pool
 
-    async def list(self) -> list[CustomDomain]:
+    async def list(self) -> builtins.list[CustomDomain]:
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(f"SELECT {_COLUMNS} FROM store_domains ORDER BY created_at")
         return [_domain(r) for r in rows]
@@ -62,7 +63,8 @@ class DomainRepository:
     async def add(self, store_id: int, domain: str, token: str) -> CustomDomain:
         try:
             async with tenant_transaction(self._pool, store_id=store_id) as conn:
-                row = await conn.fetchrow(
+                row = await fetch_one(
+                    conn,
                     f"""INSERT INTO store_domains (store_id, domain, verification_token)
                         VALUES ($1, $2, $3) RETURNING {_COLUMNS}""",
                     store_id,
@@ -115,7 +117,9 @@ class DomainRepository:
                 "UPDATE store_domains SET is_primary = true WHERE domain = $1", domain
             )
 
-    async def due_for_recheck(self, checked_before: datetime, limit: int) -> list[DueDomain]:
+    async def due_for_recheck(
+        self, checked_before: datetime, limit: int
+    ) -> builtins.list[DueDomain]:
         rows = await self._control.fetch(
             "SELECT store_id, domain, verification_token, failing_since"
             " FROM platform.domains_to_recheck($1, $2)",

@@ -64,7 +64,8 @@ class RouteSync(PeriodicWorker):
         self._listener = await asyncpg.connect(self._dsn)
         await self._listener.add_listener(CHANNEL, self._on_notify)
 
-    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        payload = str(payload)
         if payload.isdigit():
             self._pending.add(int(payload))
         if not self._flush_scheduled:

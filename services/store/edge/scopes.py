@@ -5,6 +5,8 @@ API definition is the single table; this module reads it from the descriptors.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import descriptor_pool
 from shop.options.v1 import access_pb2
 
@@ -19,6 +21,8 @@ def admin_method_scopes() -> dict[str, str]:
     for service_name in ADMIN_SERVICES:
         service = pool.FindServiceByName(service_name)
         for method in service.methods:
-            scope = method.GetOptions().Extensions[access_pb2.required_scope]
-            table[f"/{service_name}/{method.name}"] = scope
+            options: Any = method.GetOptions()
+            table[f"/{service_name}/{method.name}"] = str(
+                options.Extensions[access_pb2.required_scope]
+            )
     return table

@@ -7,7 +7,7 @@ import json
 
 import asyncpg
 
-from services.common.db import tenant_transaction
+from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, NotFound
 from services.common.tenancy import require_store_id
 from services.store.stores.rules import NewStore, Store
@@ -48,7 +48,8 @@ class StoreRepository:
         token = new_access_token()
         try:
             async with tenant_transaction(self._pool, store_id=store_id) as conn:
-                row = await conn.fetchrow(
+                row = await fetch_one(
+                    conn,
                     f"""INSERT INTO stores (id, name, subdomain, owner_email, currency)
                         VALUES ($1, $2, $3, $4, $5) RETURNING {_STORE_COLUMNS}""",
                     store_id,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from services.common.errors import Validator
 
@@ -78,7 +79,7 @@ class SettingsChange:
         )
 
 
-def _path(error) -> str:
+def _path(error: ValidationError) -> str:
     where = "settings"
     for part in error.absolute_path:
         where += f"[{part}]" if isinstance(part, int) else f".{part}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.common.db import tenant_transaction
+from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import NotFound
 from services.common.ids import parse_uuid
 from services.common.tenancy import require_store_id
@@ -37,7 +37,8 @@ class TokenRepository:
     async def create(self, new: NewToken) -> tuple[IssuedToken, TokenInfo]:
         secret = new_access_token()
         async with tenant_transaction(self._pool) as conn:
-            row = await conn.fetchrow(
+            row = await fetch_one(
+                conn,
                 f"""INSERT INTO api_tokens (store_id, name, token_hash, scopes)
                     VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
                 require_store_id(),

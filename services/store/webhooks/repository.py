@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from services.common import cursor
-from services.common.db import tenant_transaction
+from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
 from services.common.ssrf import SsrfPolicy, check_url
@@ -103,7 +104,7 @@ class WebhookRepository:
             raise AlreadyExists(f"url: already subscribed to {topic}")
         return WebhookRow(**dict(row)), secret
 
-    async def list(self) -> list[WebhookRow]:
+    async def list(self) -> builtins.list[WebhookRow]:
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(
                 "SELECT id, topic, url, created_at FROM webhooks ORDER BY created_at, id"
@@ -119,7 +120,7 @@ class WebhookRepository:
 
     async def deliveries(
         self, webhook_id: str, page_size: int, page_token: str
-    ) -> tuple[list[DeliveryRow], str]:
+    ) -> tuple[builtins.list[DeliveryRow], str]:
         wid = parse_uuid(webhook_id, "webhook_id")
         after = cursor.decode(page_token) if page_token else None
         async with tenant_transaction(self._pool, readonly=True) as conn:
@@ -160,5 +161,5 @@ class WebhookRepository:
             )
             if not updated:
                 raise NotFound("no webhook delivery with this id in this store")
-            row = await conn.fetchrow(_DELIVERY_SELECT + "WHERE d.id = $1", did)
+            row = await fetch_one(conn, _DELIVERY_SELECT + "WHERE d.id = $1", did)
         return _delivery(row)
