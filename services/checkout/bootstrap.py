@@ -1,7 +1,8 @@
-"""Wires the Checkout service: carts (Redis), the checkout flow, Stripe, the recovery worker.
+"""Wires the Checkout service: carts (Redis), the checkout flow and its storage, Stripe
+(payments, Connect, webhooks), the recovery worker.
 
-Every adapter can be passed in (a test's pool, an in-memory cart store or payment gateway);
-what is not passed is created from the configuration and closed at shutdown."""
+Every adapter can be passed in (a test's pool, an in-memory cart store, storage or payment
+gateway); what is not passed is created from the configuration and closed at shutdown."""
 
 from __future__ import annotations
 
@@ -10,21 +11,26 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 import redis.asyncio as redis
-from shop.checkout.v1 import checkout_pb2_grpc
+from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc
 
 from services.checkout.cart.carts import Carts
+from services.checkout.cart.rules import CartSource
 from services.checkout.cart.servicer import CartServicer
 from services.checkout.cart.store import CartStore
 from services.checkout.checkout.flow import CheckoutFlow
 from services.checkout.checkout.recovery import RecoveryWorker
+from services.checkout.checkout.repository import PgCheckoutStorage
 from services.checkout.checkout.servicer import CheckoutServicer, encode_paid
+from services.checkout.checkout.storage import CheckoutStorage
 from services.checkout.config import CheckoutSettings
 from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.servicer import OrdersAdminServicer
 from services.checkout.payments.accounts import StoreAccounts
+from services.checkout.payments.connect import StripeConnect
 from services.checkout.payments.gateway import StripeGateway
+from services.checkout.payments.onboarding import Payments
 from services.checkout.payments.rules import PaymentGateway
-from services.checkout.payments.servicer import StripeWebhooksServicer
+from services.checkout.payments.servicer import PaymentsAdminServicer, StripeWebhooksServicer
 from services.checkout.payments.stripe_events import StripeEvents
 from services.common.config import Config
 from services.common.server import App
@@ -34,18 +40,21 @@ SERVICES = [
     "shop.checkout.v1.Cart",
     "shop.checkout.v1.Checkout",
     "shop.checkout.v1.OrdersAdmin",
+    "shop.checkout.v1.PaymentsAdmin",
     "shop.checkout.v1.StripeWebhooks",
 ]
 
 
 @dataclass
 class Checkout:
-    """The service's parts once started (tests reach the flow and the worker through it)."""
+    """The service's parts once started."""
 
     pool: asyncpg.Pool
     carts: CartStore
     gateway: PaymentGateway
     flow: CheckoutFlow
+    accounts: StoreAccounts
+    connect: StripeConnect
     recovery: RecoveryWorker
 
 
@@ -57,6 +66,7 @@ def build(
     worker_pool: asyncpg.Pool | None = None,
     redis_client: redis.Redis | None = None,
     carts: CartStore | None = None,
+    storage: CheckoutStorage | None = None,
     gateway: PaymentGateway | None = None,
     run_recovery: bool = True,
 ) -> App:
@@ -70,15 +80,27 @@ def build(
         cart_store = carts or CartStore(
             owned.redis(redis_client, config.redis_url), settings.cart_ttl_seconds
         )
-        payments = gateway or StripeGateway(settings)
-        flow = CheckoutFlow(db, cart_store, payments, StoreAccounts(db), settings, encode_paid)
-        recovery = RecoveryWorker(
-            db, workers_db, flow, payments, lease_seconds=settings.lease_seconds
+        stripe_gateway = StripeGateway(settings)
+        payments = gateway or stripe_gateway
+        source: CartSource = cart_store
+        flow = CheckoutFlow(
+            storage or PgCheckoutStorage(db), source, payments, settings, encode_paid
         )
+        recovery = RecoveryWorker(workers_db, flow, lease_seconds=settings.lease_seconds)
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
-        made.set(Checkout(db, cart_store, payments, flow, recovery))
+        made.set(
+            Checkout(
+                db,
+                cart_store,
+                payments,
+                flow,
+                StoreAccounts(db, workers_db),
+                StripeConnect(stripe_gateway.client),
+                recovery,
+            )
+        )
 
     def register(server: grpc.aio.Server) -> list[str]:
         part = made.get()
@@ -89,11 +111,20 @@ def build(
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
             OrdersAdminServicer(OrderAdmin(part.pool, part.gateway)), server
         )
-        checkout_pb2_grpc.add_StripeWebhooksServicer_to_server(
-            StripeWebhooksServicer(
-                StripeEvents(part.pool, part.flow, part.gateway, settings.stripe_webhook_secret)
-            ),
+        payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
+            PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),
             server,
+        )
+        events = StripeEvents(
+            part.flow,
+            part.gateway,
+            part.accounts,
+            part.connect,
+            platform_secret=settings.stripe_webhook_secret,
+            connect_secret=settings.stripe_connect_webhook_secret,
+        )
+        checkout_pb2_grpc.add_StripeWebhooksServicer_to_server(
+            StripeWebhooksServicer(events), server
         )
         return SERVICES
 

@@ -21,6 +21,12 @@ class CheckoutSettings:
     # How long a 3-D Secure challenge may wait before the reservation is released.
     requires_action_seconds: int
     worker_database_url: str
+    # How long an unknown outcome waits before it is asked again (a refund the provider did
+    # not answer, for example).
+    retry_seconds: float = 5.0
+    # Connected accounts' events (payments on stores' accounts) come to their own endpoint,
+    # signed with its own secret.
+    stripe_connect_webhook_secret: str = "whsec_local_connect"
 
     @classmethod
     def from_env(cls) -> CheckoutSettings:
@@ -34,5 +40,9 @@ class CheckoutSettings:
             requires_action_seconds=env_int("REQUIRES_ACTION_SECONDS", 1800),
             worker_database_url=env(
                 "WORKER_DATABASE_URL", "postgresql://shop_worker@127.0.0.1:5432/shop"
+            ),
+            retry_seconds=env_float("CHECKOUT_RETRY_SECONDS", 5.0),
+            stripe_connect_webhook_secret=env(
+                "STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_local_connect"
             ),
         )

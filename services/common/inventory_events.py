@@ -76,8 +76,8 @@ async def low_stock_threshold(conn: asyncpg.Connection, store_id: int) -> int:
 _MOVE = """
 UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.delta,
        version = v.version + 1, updated_at = clock_timestamp()
-FROM unnest($1::uuid[], $2::int[]) AS u(id, delta)
-WHERE v.id = u.id
+FROM unnest($2::uuid[], $3::int[]) AS u(id, delta)
+WHERE v.store_id = $1 AND v.id = u.id
 RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version, v.inventory_policy
 """
 
@@ -88,7 +88,7 @@ async def move_stock(
     """Adds each delta (in variant-id order, like every other stock lock) and records the
     change events in the caller's transaction; returns the new levels."""
     ids = sorted(deltas)
-    rows = await conn.fetch(_MOVE, ids, [deltas[i] for i in ids])
+    rows = await conn.fetch(_MOVE, store_id, ids, [deltas[i] for i in ids])
     threshold = await low_stock_threshold(conn, store_id)
     after = [level_from_row(r) for r in rows]
     events = [

@@ -42,6 +42,15 @@ CHECKOUT_RETRIES = Counter(
     "shop_checkout_serialization_retries",
     "Inventory transactions retried after a serialization failure or deadlock.",
 )
+FINALIZE_GAVE_UP = Counter(
+    "shop_checkout_finalize_gave_up",
+    "Succeeded payments whose order could not be written after the bounded tries (refunded).",
+)
+PAYMENTS_REFUNDED = Counter(
+    "shop_payments_refunded_automatically",
+    "Payments refunded because no order could take them, by reason.",
+    ["reason"],
+)
 OUTBOX_PENDING = Gauge("shop_outbox_pending_events", "Outbox events not yet published.")
 OUTBOX_LAG_SECONDS = Gauge(
     "shop_outbox_lag_seconds", "Age of the oldest outbox event not yet published."

@@ -9,6 +9,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from services.common.errors import InvalidArgument, NotFound
 
@@ -76,6 +77,14 @@ class CartView:
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+
+class CartSource(Protocol):
+    """Where the checkout reads a cart from (Redis: cart.store.CartStore)."""
+
+    async def get(self, store_id: int, cart_id: str) -> tuple[StoredCart, int]: ...
+
+    async def delete(self, store_id: int, cart_id: str) -> None: ...
 
 
 def unavailable_line(line: StoredLine) -> PricedLine:

@@ -5,51 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.checkout.checkout.records import Record
+from services.checkout.checkout.storage import Record
+from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine
 from services.common import cursor, metrics, outbox
 from services.common.errors import NotFound
-
-FIRST_ORDER_NUMBER = 1001
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    variant_id: str
-    product_id: str
-    sku: str | None
-    title: str
-    quantity: int
-    unit_price: int
-    refunded_quantity: int
-
-
-@dataclass(frozen=True)
-class Order:
-    id: uuid.UUID
-    number: int
-    status: str
-    email: str
-    currency: str
-    total: int
-    refunded: int
-    shipping_address: dict[str, Any]
-    billing_address: dict[str, Any]
-    payment_intent_id: str
-    lines: tuple[OrderLine, ...]
-    created_at: datetime
-    updated_at: datetime
-
 
 ORDER_SELECT = """
 SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        o.shipping_address::text AS shipping, o.billing_address::text AS billing,
-       o.payment_intent_id, o.created_at, o.updated_at,
+       o.payment_intent_id, o.created_at, o.updated_at, o.checkout_id, o.application_fee,
+       o.payment_account,
        ARRAY(SELECT ROW(i.variant_id, i.product_id, i.sku, i.title, i.quantity, i.unit_price,
                         i.refunded_quantity)
              FROM order_items i WHERE i.store_id = o.store_id AND i.order_id = o.id
@@ -76,6 +46,9 @@ def order_from_row(row: asyncpg.Record) -> Order:
         ),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        checkout_id=row["checkout_id"],
+        application_fee=row["application_fee"],
+        payment_account=row["payment_account"],
     )
 
 
@@ -126,8 +99,9 @@ async def create_from_checkout(
     billing = request.get("billing_address") or shipping
     order_id = await conn.fetchval(
         """INSERT INTO orders (store_id, number, checkout_id, status, email, currency, total,
-                               shipping_address, billing_address, payment_intent_id)
-           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9)
+                               shipping_address, billing_address, payment_intent_id,
+                               application_fee, payment_account)
+           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)
            RETURNING id""",
         store_id,
         number,
@@ -138,8 +112,10 @@ async def create_from_checkout(
         json.dumps(shipping),
         json.dumps(billing),
         payment_intent_id,
+        record.application_fee,
+        record.payment_account,
     )
-    lines = record.reserved_lines or []
+    lines = record.reserved_lines
     await conn.executemany(
         """INSERT INTO order_items (store_id, order_id, line, variant_id, product_id, sku, title,
                                     quantity, unit_price)
@@ -149,12 +125,12 @@ async def create_from_checkout(
                 store_id,
                 order_id,
                 i,
-                line["variant_id"],
-                line["product_id"],
-                line["sku"],
-                line["title"],
-                line["quantity"],
-                line["unit_price"],
+                line.variant_id,
+                line.product_id,
+                line.sku,
+                line.title,
+                line.quantity,
+                line.unit_price,
             )
             for i, line in enumerate(lines, 1)
         ],
@@ -201,3 +177,14 @@ async def page(
     if len(rows) > size:
         next_token = cursor.encode(cursor.Position(found[-1].created_at, found[-1].id))
     return found, next_token
+
+
+async def for_intent(
+    conn: asyncpg.Connection, store_id: int, payment_intent_id: str
+) -> Order | None:
+    row = await conn.fetchrow(
+        ORDER_SELECT + "WHERE o.store_id = $1 AND o.payment_intent_id = $2",
+        store_id,
+        payment_intent_id,
+    )
+    return None if row is None else order_from_row(row)

@@ -1,42 +1,98 @@
-"""Stripe through the official SDK: PaymentIntents on the store's Connect account, with an
+"""Stripe through the official SDK: direct charges on the store's connected account, with an
 idempotency key the server derives from the store and the checkout record (never the client's
-key). A lost response (timeout, 5xx) is reconciled by looking the intent up by its metadata,
-never by charging again."""
+key), the API version pinned here, and every error class mapped to what it means for money:
+
+- a card decline → a declined payment (the shopper's to fix);
+- no answer (connection, 5xx, a 409 "key in use", rate limits that do not clear) → unknown:
+  the caller asks again later with the **same** key, which Stripe answers with the first result;
+- our request refused (invalid, permission, authentication, idempotency) → nothing charged,
+  logged with a reference the shopper is shown.
+
+Search is never used: it lags behind writes. An intent whose create answer was lost is found by
+repeating the create, or in the strongly consistent list of recent intents."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from datetime import datetime
+from typing import Any
 
 import stripe
 
 from services.checkout.config import CheckoutSettings
-from services.checkout.payments.rules import Payment, PaymentUnavailable
+from services.checkout.payments.rules import Payment, PaymentRefused, PaymentUnavailable, Refund
 
 log = logging.getLogger(__name__)
 
+# The Stripe API version every request names, so Stripe's answers (and events) keep the shape
+# this code reads even when the account's default version moves. It is the SDK's own
+# (stripe 16.1.0): the SDK's typed parameters describe exactly this version.
+STRIPE_API_VERSION = "2026-10-28.endive"
+LIST_PAGE = 100
+LIST_PAGES = 20
 
-def _plain(obj) -> dict:
+
+def _plain(obj: Any) -> dict[str, Any]:
     """SDK objects are not dicts (no .get); work on their plain form."""
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def _from_intent(intent) -> Payment:
-    intent = _plain(intent)
+def payment_from_intent(obj: Any) -> Payment:
+    intent = _plain(obj)
     status = intent["status"]
+    common = {
+        "intent_id": intent["id"],
+        "amount": intent.get("amount"),
+        "metadata": dict(intent.get("metadata") or {}),
+    }
     if status == "succeeded":
-        return Payment("succeeded", intent["id"])
+        return Payment("succeeded", **common)
     if status == "requires_action":
-        return Payment("requires_action", intent["id"], client_secret=intent["client_secret"])
+        return Payment("requires_action", client_secret=intent.get("client_secret"), **common)
     if status in ("requires_payment_method", "canceled"):
         error = intent.get("last_payment_error") or {}
         return Payment(
             "declined" if status == "requires_payment_method" else "canceled",
-            intent["id"],
             decline_code=error.get("decline_code") or error.get("code"),
             message=error.get("message"),
+            **common,
         )
-    return Payment("pending", intent["id"])
+    return Payment("pending", **common)
+
+
+def _refused(exc: stripe.StripeError, action: str) -> PaymentRefused:
+    """Our request was refused: log Stripe's full answer under a reference the shopper sees."""
+    reference = uuid.uuid4().hex[:12]
+    code = getattr(exc, "code", None)
+    log.error(
+        "Stripe refused %s (%s, code %s, reference %s): %s",
+        action,
+        type(exc).__name__,
+        code,
+        reference,
+        exc.user_message or str(exc),
+    )
+    if code == "amount_too_small":
+        return PaymentRefused(
+            "the order total is below the smallest amount the payment provider accepts",
+            reference,
+            shopper_fixable=True,
+        )
+    return PaymentRefused(
+        f"the payment could not be taken: this store's payment setup was refused by the "
+        f"provider; nothing was charged (reference {reference})",
+        reference,
+    )
+
+
+_REFUSALS = (
+    stripe.InvalidRequestError,
+    stripe.PermissionError,
+    stripe.AuthenticationError,
+    stripe.IdempotencyError,
+)
 
 
 class StripeGateway:
@@ -45,8 +101,15 @@ class StripeGateway:
             settings.stripe_api_key,
             base_addresses={"api": settings.stripe_api_base},
             http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout),
+            stripe_version=STRIPE_API_VERSION,
+            # Retries are ours (same key, recovery worker), never a hidden loop in the SDK.
             max_network_retries=0,
         )
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        """For the payments room's other adapters (accounts, balance, payouts)."""
+        return self._client
 
     async def charge(
         self,
@@ -55,25 +118,28 @@ class StripeGateway:
         amount: int,
         currency: str,
         payment_method: str,
+        application_fee: int,
         idempotency_key: str,
         metadata: dict[str, str],
     ) -> Payment:
+        params: stripe.params.PaymentIntentCreateParams = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "payment_method": payment_method,
+            "confirm": True,
+            # Cards only, confirmed server-side: no redirect-based method can be chosen.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": metadata,
+        }
+        if application_fee:
+            params["application_fee_amount"] = application_fee
         for attempt in range(3):
             try:
                 intent = await self._client.v1.payment_intents.create_async(
-                    params={
-                        "amount": amount,
-                        "currency": currency.lower(),
-                        "payment_method": payment_method,
-                        # The SDK's typed params (its API version) no longer know this name;
-                        # the payments work replaces it together with the emulator.
-                        "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
-                        "confirm": True,
-                        "metadata": metadata,
-                    },
+                    params=params,
                     options={"idempotency_key": idempotency_key, "stripe_account": account},
                 )
-                return _from_intent(intent)
+                return payment_from_intent(intent)
             except stripe.CardError as exc:
                 error = exc.error
                 declined = getattr(error, "payment_intent", None) if error else None
@@ -82,31 +148,15 @@ class StripeGateway:
                     declined["id"] if declined else None,
                     decline_code=(getattr(error, "decline_code", None) or exc.code),
                     message=exc.user_message or str(exc),
+                    metadata=metadata,
                 )
             except stripe.RateLimitError:
                 await asyncio.sleep(0.2 * 2**attempt)
             except (stripe.APIConnectionError, stripe.APIError) as exc:
-                log.warning("Stripe create failed (%s); looking the intent up", exc)
-                found = await self.find(account, metadata["checkout_id"])
-                if found is not None:
-                    return found
                 raise PaymentUnavailable(str(exc)) from exc
+            except _REFUSALS as exc:
+                raise _refused(exc, "a payment") from exc
         raise PaymentUnavailable("Stripe is rate limiting; retry shortly")
-
-    async def find(self, account: str, checkout_id: str) -> Payment | None:
-        try:
-            result = await self._client.v1.payment_intents.search_async(
-                params={"query": f"metadata['checkout_id']:'{checkout_id}'"},
-                options={"stripe_account": account},
-            )
-        except stripe.StripeError as exc:
-            raise PaymentUnavailable(str(exc)) from exc
-        intents = list(result.data)
-        if not intents:
-            return None
-        # Prefer a successful one: it is the one that moved money.
-        intents.sort(key=lambda i: i["status"] != "succeeded")
-        return _from_intent(intents[0])
 
     async def retrieve(self, account: str, intent_id: str) -> Payment:
         try:
@@ -115,7 +165,29 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             raise PaymentUnavailable(str(exc)) from exc
-        return _from_intent(intent)
+        return payment_from_intent(intent)
+
+    async def find_recent(
+        self, account: str, metadata: dict[str, str], since: datetime
+    ) -> Payment | None:
+        """Pages the account's intents newest first until they are older than `since`."""
+        oldest = int(since.timestamp()) - 60  # clocks differ: a minute of slack
+        params: stripe.params.PaymentIntentListParams = {"limit": LIST_PAGE}
+        try:
+            for _ in range(LIST_PAGES):
+                page = await self._client.v1.payment_intents.list_async(
+                    params=params, options={"stripe_account": account}
+                )
+                for intent in page.data:
+                    found: dict[str, str] = dict(intent.to_dict().get("metadata") or {})
+                    if all(found.get(k) == v for k, v in metadata.items()):
+                        return payment_from_intent(intent)
+                if not page.has_more or not page.data or page.data[-1].created < oldest:
+                    return None
+                params["starting_after"] = page.data[-1].id
+        except stripe.StripeError as exc:
+            raise PaymentUnavailable(str(exc)) from exc
+        raise PaymentUnavailable("too many recent intents to look through; later")
 
     async def cancel(self, account: str, intent_id: str) -> Payment:
         try:
@@ -126,14 +198,25 @@ class StripeGateway:
             return await self.retrieve(account, intent_id)  # already succeeded or canceled
         except stripe.StripeError as exc:
             raise PaymentUnavailable(str(exc)) from exc
-        return _from_intent(intent)
+        return payment_from_intent(intent)
 
-    async def refund(self, account: str, intent_id: str, amount: int, idempotency_key: str) -> str:
+    async def refund(
+        self, account: str, intent_id: str, amount: int | None, idempotency_key: str
+    ) -> Refund:
+        params: stripe.params.RefundCreateParams = {
+            "payment_intent": intent_id,
+            # Direct charges: the platform's fee goes back in proportion to what is refunded.
+            "refund_application_fee": True,
+        }
+        if amount is not None:
+            params["amount"] = amount
         try:
             refund = await self._client.v1.refunds.create_async(
-                params={"payment_intent": intent_id, "amount": amount},
+                params=params,
                 options={"idempotency_key": idempotency_key, "stripe_account": account},
             )
-        except stripe.StripeError as exc:
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise PaymentUnavailable(str(exc)) from exc
-        return refund["id"]
+        except _REFUSALS as exc:
+            raise _refused(exc, "a refund") from exc
+        return Refund(refund.id, refund.status or "pending", refund.amount)

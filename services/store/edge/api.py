@@ -9,7 +9,10 @@ from shop.catalog.v1 import (
     catalog_pb2,  # noqa: F401
     inventory_pb2,  # noqa: F401
 )
-from shop.checkout.v1 import checkout_pb2  # noqa: F401
+from shop.checkout.v1 import (
+    checkout_pb2,  # noqa: F401
+    payments_pb2,  # noqa: F401
+)
 from shop.store.v1 import (
     store_pb2,  # noqa: F401
     webhooks_pb2,  # noqa: F401
@@ -27,6 +30,7 @@ ADMIN_SERVICES = {
     "shop.catalog.v1.CatalogAdmin": "catalog",
     "shop.catalog.v1.InventoryAdmin": "catalog",
     "shop.checkout.v1.OrdersAdmin": "checkout",
+    "shop.checkout.v1.PaymentsAdmin": "checkout",
 }
 STOREFRONT_SERVICES = {
     "shop.catalog.v1.Storefront": "catalog",

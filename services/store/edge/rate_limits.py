@@ -12,31 +12,14 @@ the cost of a network hop per request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from envoy.config.route.v3 import route_components_pb2 as rc
+
+from services.common.plans import DEFAULT_PLAN, PLANS
 
 PLAN_KEY = "plan"
 STORE_KEY = "store"
-DEFAULT_PLAN = "standard"
 
-
-@dataclass(frozen=True)
-class PlanLimit:
-    requests_per_second: int
-    burst: int
-
-
-# Must match the descriptors in envoy/bootstrap.yaml (a unit test compares them). All traffic
-# of a store counts: storefront, admin, REST and gRPC.
-PLANS: dict[str, PlanLimit] = {
-    # Stores under construction (partner/test stores).
-    "development": PlanLimit(requests_per_second=10, burst=20),
-    "basic": PlanLimit(requests_per_second=100, burst=200),
-    "standard": PlanLimit(requests_per_second=200, burst=400),
-    "plus": PlanLimit(requests_per_second=1000, burst=2000),
-    "enterprise": PlanLimit(requests_per_second=10000, burst=20000),
-}
+# Must match the descriptors in envoy/bootstrap.yaml (a unit test compares them).
 
 
 def store_rate_limit(store_id: int, plan: str) -> rc.RateLimit:
