@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds before a change is visible to search (Stripe: up to a minute, an hour in "
         "outages); 0 makes search immediate",
     )
+    parser.add_argument(
+        "--webhook-event",
+        action="append",
+        default=[],
+        help="event type those endpoints receive (repeatable; default every type)",
+    )
     parser.add_argument("--webhook-attempts", type=int, default=3)
     parser.add_argument(
         "--idempotency-ttl", type=float, default=DEFAULT_TTL, help="seconds a key is kept"
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_secret=args.webhook_secret,
         webhook_host=args.webhook_host,
         webhook_attempts=args.webhook_attempts,
+        webhook_events=args.webhook_event or ["*"],
         idempotency_ttl=args.idempotency_ttl,
         connect_webhook_urls=args.connect_webhook_url,
         connect_webhook_secret=args.connect_webhook_secret,
