@@ -54,11 +54,19 @@ def control(emulator, sink):
     ctl.close()
 
 
-def deliveries(sink: WebhookSink, type_: str, object_id: str, path: str, timeout: float = 5):
+def deliveries(
+    sink: WebhookSink, type_: str, object_id: str, path: str, timeout: float = 5, **fields
+):
+    """Deliveries of that event type about that object (whose fields have those values)."""
+
     def match(d: Delivery) -> bool:
         body = json.loads(d.body)
+        obj = body["data"]["object"]
         return (
-            d.path == path and body["type"] == type_ and body["data"]["object"]["id"] == object_id
+            d.path == path
+            and body["type"] == type_
+            and obj["id"] == object_id
+            and all(obj.get(k) == v for k, v in fields.items())
         )
 
     return sink.wait_for(match, timeout)
@@ -289,8 +297,8 @@ async def test_stripe_can_disable_charges_again_and_says_so(client, control, sin
     assert after.requirements.disabled_reason == "requirements.past_due"
     assert "individual.id_number" in after.requirements.past_due
     assert "individual.id_number" in after.requirements.currently_due
-    events = deliveries(sink, "account.updated", account, "/connect")
-    assert any(verified(e).data.object.charges_enabled is False for e in events)
+    [event] = deliveries(sink, "account.updated", account, "/connect", charges_enabled=False)
+    assert verified(event).data.object.requirements.disabled_reason == "requirements.past_due"
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.payment_intents.create_async(params=charge_params(), options=options)
 
