@@ -11,6 +11,7 @@ from aiohttp import web
 
 from devstack.stripe_emulator.app import Settings, build_app
 from devstack.stripe_emulator.idempotency import DEFAULT_TTL
+from devstack.stripe_emulator.search_index import DEFAULT_LAG_SECONDS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +24,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-secret", help="signing secret of those endpoints (whsec_...)")
     parser.add_argument(
         "--webhook-host", help="Host header for those endpoints (a virtual host behind Envoy)"
+    )
+    parser.add_argument(
+        "--connect-webhook-url",
+        action="append",
+        default=[],
+        help="endpoint for connected accounts' events, Stripe's connect=true (repeatable)",
+    )
+    parser.add_argument(
+        "--connect-webhook-secret", help="signing secret of the Connect endpoints (whsec_...)"
+    )
+    parser.add_argument(
+        "--search-lag",
+        type=float,
+        default=DEFAULT_LAG_SECONDS,
+        help="seconds before a change is visible to search (Stripe: up to a minute, an hour in "
+        "outages); 0 makes search immediate",
+    )
+    parser.add_argument(
+        "--webhook-event",
+        action="append",
+        default=[],
+        help="event type those endpoints receive (repeatable; default every type)",
     )
     parser.add_argument("--webhook-attempts", type=int, default=3)
     parser.add_argument(
@@ -38,7 +61,11 @@ def main(argv: list[str] | None = None) -> None:
         webhook_secret=args.webhook_secret,
         webhook_host=args.webhook_host,
         webhook_attempts=args.webhook_attempts,
+        webhook_events=args.webhook_event or ["*"],
         idempotency_ttl=args.idempotency_ttl,
+        connect_webhook_urls=args.connect_webhook_url,
+        connect_webhook_secret=args.connect_webhook_secret,
+        search_lag=args.search_lag,
     )
     # uvloop: checkout benchmarks share two cores with this process, so its CPU per request counts.
     # No access log: a benchmark's thousands of lines would cost more than the emulator itself.

@@ -1,11 +1,10 @@
-"""Stripe's test PaymentMethods by their documented ids, and what confirming with each does."""
+"""Stripe's test PaymentMethods by their documented ids, and what confirming with each does
+(payment_methods.py resolves an id, test or made through the API, to one of these)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
-
-from devstack.stripe_emulator.errors import missing
 
 Outcome = Literal["succeed", "decline", "authenticate"]
 
@@ -18,6 +17,7 @@ class TestCard:
     code: str | None = None  # error code of a decline
     decline_code: str | None = None
     message: str | None = None
+    bypass_pending: bool = False  # funds go straight to `available` (Stripe's 4000000000000077)
 
 
 _DECLINED = "Your card was declined."
@@ -27,6 +27,7 @@ CARDS: dict[str, TestCard] = {
     "pm_card_visa_debit": TestCard("succeed", last4="5556"),
     "pm_card_mastercard": TestCard("succeed", brand="mastercard", last4="4444"),
     "pm_card_amex": TestCard("succeed", brand="amex", last4="8431"),
+    "pm_card_bypassPending": TestCard("succeed", last4="0077", bypass_pending=True),
     "pm_card_chargeDeclined": TestCard(
         "decline",
         last4="0002",
@@ -58,13 +59,6 @@ CARDS: dict[str, TestCard] = {
     "pm_card_threeDSecure2Required": TestCard("authenticate", last4="3220"),
     "pm_card_authenticationRequired": TestCard("authenticate", last4="3184"),
 }
-
-
-def card(payment_method: str) -> TestCard:
-    found = CARDS.get(payment_method)
-    if found is None:
-        raise missing("PaymentMethod", payment_method, param="payment_method")
-    return found
 
 
 def payment_method_details(pm: TestCard) -> dict:

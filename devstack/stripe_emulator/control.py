@@ -45,7 +45,7 @@ async def reset(request: web.Request) -> web.Response:
     world, body = request.app[WORLD], await json_body(request)
     world.rules.clear()
     if body.get("objects"):
-        world.store.clear()
+        world.clear_objects()
         world.idempotency.clear()
         world.webhooks.clear_events()
         world.journal.clear()
@@ -62,6 +62,10 @@ async def get_config(request: web.Request) -> web.Response:
             "idempotency_ttl_seconds": world.idempotency.ttl,
             "webhook_attempts": world.webhooks.attempts,
             "webhook_retry_base_seconds": world.webhooks.retry_base,
+            "search_lag_seconds": world.search.lag,
+            "balance_pending_seconds": world.config.balance_pending_seconds,
+            "account_link_ttl_seconds": world.config.account_link_ttl_seconds,
+            "platform_account": world.platform_id,
         }
     )
 
@@ -69,12 +73,25 @@ async def get_config(request: web.Request) -> web.Response:
 @routes.post("/_emulator/config")
 async def set_config(request: web.Request) -> web.Response:
     world, body = request.app[WORLD], await json_body(request)
-    if "idempotency_ttl_seconds" in body:
-        world.idempotency.ttl = float(body["idempotency_ttl_seconds"])
-    if "webhook_attempts" in body:
-        world.webhooks.attempts = max(1, int(body["webhook_attempts"]))
-    if "webhook_retry_base_seconds" in body:
-        world.webhooks.retry_base = float(body["webhook_retry_base_seconds"])
+    try:
+        numbers = {k: float(v) for k, v in body.items() if k.endswith("_seconds")}
+        attempts = int(body["webhook_attempts"]) if "webhook_attempts" in body else None
+    except (TypeError, ValueError):
+        return bad("settings ending in _seconds and webhook_attempts must be numbers")
+    if any(v < 0 for v in numbers.values()):
+        return bad("seconds cannot be negative")
+    if "idempotency_ttl_seconds" in numbers:
+        world.idempotency.ttl = numbers["idempotency_ttl_seconds"]
+    if attempts is not None:
+        world.webhooks.attempts = max(1, attempts)
+    if "webhook_retry_base_seconds" in numbers:
+        world.webhooks.retry_base = numbers["webhook_retry_base_seconds"]
+    if "search_lag_seconds" in numbers:
+        world.search.lag = numbers["search_lag_seconds"]
+    if "balance_pending_seconds" in numbers:
+        world.config.balance_pending_seconds = numbers["balance_pending_seconds"]
+    if "account_link_ttl_seconds" in numbers:
+        world.config.account_link_ttl_seconds = numbers["account_link_ttl_seconds"]
     return await get_config(request)
 
 
@@ -146,5 +163,9 @@ async def authenticate(request: web.Request) -> web.Response:
             world, request.match_info["intent_id"], outcome == "succeed"
         )
     except StripeError as err:
-        return web.json_response(err.body(), status=err.status)
+        return stripe_error(err)
     return web.json_response(intent)
+
+
+def stripe_error(err: StripeError) -> web.Response:
+    return web.json_response(err.body(), status=err.status)

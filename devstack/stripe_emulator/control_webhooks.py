@@ -9,6 +9,7 @@ from aiohttp import web
 
 from devstack.stripe_emulator.api import WORLD
 from devstack.stripe_emulator.control import bad, json_body
+from devstack.stripe_emulator.store import PLATFORM
 from devstack.stripe_emulator.webhooks import sign
 
 routes = web.RouteTableDef()
@@ -16,9 +17,16 @@ routes = web.RouteTableDef()
 
 @routes.post("/_emulator/webhook_endpoints")
 async def add_endpoint(request: web.Request) -> web.Response:
-    """{"url": ..., "secret": optional (a whsec_ is made up), "events": optional ["type", ...]}"""
+    """{"url": ..., "secret": optional (a whsec_ is made up), "events": optional ["type", ...],
+    "connect": optional bool (Stripe's `connect`: connected accounts' events instead of the
+    platform's), "host": optional Host header to send}"""
     body = await json_body(request)
     url, secret, events = body.get("url"), body.get("secret"), body.get("events")
+    connect, host = body.get("connect", False), body.get("host")
+    if not isinstance(connect, bool):
+        return bad("connect must be true or false")
+    if host is not None and not isinstance(host, str):
+        return bad("host must be a string")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         return bad("url must be an http(s) URL")
     if secret is not None and not isinstance(secret, str):
@@ -27,7 +35,7 @@ async def add_endpoint(request: web.Request) -> web.Response:
         isinstance(events, list) and all(isinstance(e, str) for e in events)
     ):
         return bad("events must be a list of event types")
-    endpoint = request.app[WORLD].webhooks.add_endpoint(url, secret, events)
+    endpoint = request.app[WORLD].webhooks.add_endpoint(url, secret, events, host, connect=connect)
     return web.json_response(endpoint.public())
 
 
@@ -71,7 +79,7 @@ async def resend(request: web.Request) -> web.Response:
             return bad("no such endpoint", 404)
         targets = [endpoint]
     else:
-        targets = [e for e in hooks.endpoints.values() if e.wants(event.body["type"])]
+        targets = hooks.targets(event.body["type"], event.body.get("account", PLATFORM))
     for endpoint in targets:
         hooks.schedule(event, endpoint, body.get("timestamp"))
     return web.json_response({"id": event.body["id"], "endpoints": [e.id for e in targets]})

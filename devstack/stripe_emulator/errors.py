@@ -80,3 +80,36 @@ def rate_limited() -> StripeError:
         "https://stripe.com/docs/rate-limits.",
         code="rate_limit",
     )
+
+
+def mask_key(key: str) -> str:
+    """How Stripe shows a key in an error: its prefix and last six characters."""
+    if len(key) <= 14:
+        return key[:8] + "*" * max(len(key) - 8, 0)
+    return key[:8] + "*" * (len(key) - 14) + key[-6:]
+
+
+def no_account_access(key: str, account: str) -> StripeError:
+    """An unknown (or not connected) account in Stripe-Account, or looked up under
+    /v1/accounts: real Stripe answers 403 (the SDK raises PermissionError) with type
+    invalid_request_error and code account_invalid."""
+    return StripeError(
+        403,
+        "invalid_request_error",
+        f"The provided key '{mask_key(key)}' does not have access to account '{account}' (or "
+        "that account does not exist). Application access may have been revoked.",
+        code="account_invalid",
+    )
+
+
+def platform_only(what: str) -> StripeError:
+    return invalid(
+        f"You can only create new {what} if you've signed up for Connect, which you can learn "
+        "how to do at https://stripe.com/docs/connect."
+    )
+
+
+def not_modelled(what: str, param: str) -> StripeError:
+    """Stripe would accept this, but the emulator does not model it: refused loudly rather than
+    echoed, so a test never passes on behaviour nobody checked."""
+    return invalid(f"The local Stripe emulator does not model {what}.", param=param)

@@ -10,7 +10,9 @@ import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("error_after_create", "error_before_create", "timeout", "rate_limit")
+# refund_pending is not a failure of the API: the next matching POST /v1/refunds makes a refund
+# that stays `pending` until the control API settles it (refunds.py).
+KINDS = ("error_after_create", "error_before_create", "timeout", "rate_limit", "refund_pending")
 _ids = itertools.count(1)
 
 

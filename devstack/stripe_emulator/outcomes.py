@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from devstack.stripe_emulator.cards import TestCard, payment_method_details
-from devstack.stripe_emulator.charges import new_charge
+from devstack.stripe_emulator.charges import book, new_charge
 from devstack.stripe_emulator.errors import StripeError
 from devstack.stripe_emulator.world import Call, World
 
@@ -18,6 +18,7 @@ def attempt(
     intent["last_payment_error"] = None
     if test_card.outcome == "authenticate":
         intent.update(status="requires_action", next_action=_next_action(intent, return_url))
+        world.emit("payment_intent.requires_action", intent, call.account, call)
     elif test_card.outcome == "decline":
         _decline(world, call, intent, test_card)
     else:
@@ -30,8 +31,12 @@ def succeed(
     manual = intent["capture_method"] == "manual"
     charge = world.store.add(account, new_charge(intent, test_card, captured=not manual))
     intent.update(latest_charge=charge["id"], next_action=None, last_payment_error=None)
+    if not manual:
+        book(world, call, account, intent, charge, test_card)
+    world.emit("charge.succeeded", charge, account, call)
     if manual:
         intent.update(status="requires_capture", amount_capturable=intent["amount"])
+        world.emit("payment_intent.amount_capturable_updated", intent, account, call)
         return
     intent.update(status="succeeded", amount_received=intent["amount"])
     world.emit("payment_intent.succeeded", intent, account, call)
@@ -54,6 +59,7 @@ def _decline(world: World, call: Call, intent: dict[str, Any], test_card: TestCa
         last_payment_error=error,
         next_action=None,
     )
+    world.emit("charge.failed", charge, call.account, call)
     world.emit("payment_intent.payment_failed", intent, call.account, call)
     raise StripeError(
         402,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.stripe_emulator import currencies
 from devstack.stripe_emulator.errors import invalid
 
 MAX_AMOUNT = 99_999_999  # Stripe's eight-digit ceiling for a charge amount
@@ -56,7 +57,7 @@ def currency(params: dict[str, Any]) -> str:
         )
     if not (isinstance(raw, str) and len(raw) == 3 and raw.isalpha()):
         raise invalid(f"Invalid currency: {raw}", param="currency", code="parameter_invalid_string")
-    return raw.lower()
+    return currencies.supported(raw.lower())
 
 
 def choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -116,4 +117,31 @@ def metadata(params: dict[str, Any], existing: dict[str, str] | None = None) -> 
 def known(params: dict[str, Any], allowed: set[str]) -> None:
     for name in params:
         if name not in allowed:
-            raise invalid(f"Received unknown parameter: {name}", param=name)
+            raise invalid(
+                f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
+            )
+
+
+def required_text(params: dict[str, Any], name: str) -> str:
+    value = text(params, name)
+    if value is None:
+        raise invalid(f"Missing required param: {name}.", param=name, code="parameter_missing")
+    return value
+
+
+def non_negative(params: dict[str, Any], name: str) -> int | None:
+    value = integer(params, name)
+    if value is not None and value < 0:
+        raise invalid(
+            "This value must be greater than or equal to 0.",
+            param=name,
+            code="parameter_invalid_integer",
+        )
+    return value
+
+
+def url(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = required_text(params, name) if required else text(params, name)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise invalid(f"Not a valid URL: {name}", param=name, code="url_invalid")
+    return value

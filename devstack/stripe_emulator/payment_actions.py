@@ -7,8 +7,8 @@ import copy
 import time
 from typing import Any
 
+from devstack.stripe_emulator import accounts, charges, fees, payment_methods
 from devstack.stripe_emulator import params as p
-from devstack.stripe_emulator.cards import card
 from devstack.stripe_emulator.errors import invalid, missing, unexpected_state
 from devstack.stripe_emulator.outcomes import attempt, pm_object, succeed
 from devstack.stripe_emulator.payments import (
@@ -31,9 +31,10 @@ def confirm(world: World, call: Call, intent_id: str) -> dict[str, Any]:
             f"You cannot confirm this PaymentIntent because it has a status of {intent['status']}.",
             copy.deepcopy(intent),
         )
-    pm, test_card = payment_method(call.params)
+    pm, test_card = payment_method(world, call)
     if test_card is None and intent["payment_method"]:
-        pm, test_card = intent["payment_method"], card(intent["payment_method"])
+        pm = intent["payment_method"]
+        test_card = payment_methods.resolve(world, call.account, pm)
     if test_card is None:
         raise invalid(
             "You cannot confirm this PaymentIntent because it's missing a payment method.",
@@ -42,6 +43,7 @@ def confirm(world: World, call: Call, intent_id: str) -> dict[str, Any]:
     capture_method = p.choice(
         call.params, "capture_method", CAPTURE_METHODS, intent["capture_method"]
     )
+    accounts.require_charges_enabled(world, call.account)
     intent.update(payment_method=pm, capture_method=capture_method)
     attempt(world, call, intent, test_card, p.text(call.params, "return_url"))
     return intent
@@ -67,11 +69,18 @@ def capture(world: World, call: Call, intent_id: str) -> dict[str, Any]:
             code="amount_too_large",
         )
     metadata = p.metadata(call.params, intent["metadata"])
+    fee = p.non_negative(call.params, "application_fee_amount")
+    if fee is not None:
+        fees.validate(call, fee, amount)
+        intent["application_fee_amount"] = fee
     charge = world.store.get(call.account, "charge", intent["latest_charge"])
     charge.update(captured=True, amount_captured=amount)
+    test_card = payment_methods.resolve(world, call.account, intent["payment_method"])
+    charges.book(world, call, call.account, intent, charge, test_card)
     intent.update(
         status="succeeded", amount_received=amount, amount_capturable=0, metadata=metadata
     )
+    world.emit("charge.captured", charge, call.account, call)
     world.emit("payment_intent.succeeded", intent, call.account, call)
     return intent
 
@@ -102,8 +111,8 @@ def cancel(world: World, call: Call, intent_id: str) -> dict[str, Any]:
 
 def authenticate(world: World, intent_id: str, passed: bool) -> dict[str, Any]:
     """The shopper finishing (or failing) 3-D Secure: the control API's stand-in for Stripe.js."""
-    intent = world.store.find(intent_id)
-    if intent is None or intent["object"] != "payment_intent":
+    intent = world.store.find(intent_id, "payment_intent")
+    if intent is None:
         raise missing("payment_intent", intent_id)
     if intent["status"] != "requires_action":
         raise unexpected_state(
@@ -112,7 +121,7 @@ def authenticate(world: World, intent_id: str, passed: bool) -> dict[str, Any]:
         )
     account = world.store.owner(intent_id) or ""
     pm = intent["payment_method"]
-    test_card = card(pm)
+    test_card = payment_methods.resolve(world, account, pm)
     intent["next_action"] = None
     if passed:
         succeed(world, None, account, intent, test_card)

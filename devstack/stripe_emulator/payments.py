@@ -2,7 +2,10 @@
 outcomes in outcomes.py.
 
 Every endpoint validates all of its parameters before it changes anything, so a validation
-error (never saved for idempotency) leaves no half-made object behind."""
+error (never saved for idempotency) leaves no half-made object behind. As on Stripe: the amount
+must reach the currency's minimum, a PaymentMethod must belong to the account (or be a test id),
+an application fee needs a direct charge (`Stripe-Account`), and a connected account must be
+able to take card payments before anything is confirmed on it."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import copy
 import time
 from typing import Any
 
+from devstack.stripe_emulator import accounts, currencies, fees, payment_methods
 from devstack.stripe_emulator import params as p
-from devstack.stripe_emulator.cards import TestCard, card
-from devstack.stripe_emulator.errors import invalid, unexpected_state
+from devstack.stripe_emulator.cards import TestCard
+from devstack.stripe_emulator.errors import invalid, missing, not_modelled, unexpected_state
 from devstack.stripe_emulator.outcomes import attempt
 from devstack.stripe_emulator.store import new_id, random_string
 from devstack.stripe_emulator.world import Call, World
@@ -57,9 +61,18 @@ CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_act
 CANCELABLE = (*CONFIRMABLE, "requires_capture", "processing")
 
 
-def payment_method(params: dict[str, Any]) -> tuple[str | None, TestCard | None]:
-    pm = p.text(params, "payment_method")
-    return pm, (card(pm) if pm else None)
+def payment_method(world: World, call: Call) -> tuple[str | None, TestCard | None]:
+    pm = p.text(call.params, "payment_method")
+    return pm, (payment_methods.resolve(world, call.account, pm) if pm else None)
+
+
+def refuse_unmodelled(params: dict[str, Any]) -> None:
+    if params.get("customer"):
+        # No Customer can exist here, so every id is one Stripe would not know either.
+        raise missing("customer", str(params["customer"]), "customer")
+    for name in ("transfer_data", "on_behalf_of"):
+        if params.get(name):
+            raise not_modelled(f"destination charges ({name})", name)
 
 
 def create(world: World, call: Call) -> dict[str, Any]:
@@ -67,16 +80,21 @@ def create(world: World, call: Call) -> dict[str, Any]:
     p.known(params, CREATE_PARAMS)
     amount = p.amount(params)
     currency = p.currency(params)
+    currencies.check_minimum(amount, currency)
     capture_method = p.choice(params, "capture_method", CAPTURE_METHODS, "automatic_async")
     confirm = p.boolean(params, "confirm")
     metadata = p.metadata(params)
-    pm, test_card = payment_method(params)
+    refuse_unmodelled(params)
+    pm, test_card = payment_method(world, call)
     if confirm and test_card is None:
         raise invalid(
             "You must provide a payment_method to confirm this PaymentIntent.",
             param="payment_method",
         )
-    fee = p.integer(params, "application_fee_amount")
+    fee = p.non_negative(params, "application_fee_amount")
+    fees.validate(call, fee, amount)
+    if confirm:
+        accounts.require_charges_enabled(world, call.account)
     intent_id = new_id("pi")
     intent: dict[str, Any] = {
         "id": intent_id,
@@ -84,6 +102,7 @@ def create(world: World, call: Call) -> dict[str, Any]:
         "amount": amount,
         "amount_capturable": 0,
         "amount_received": 0,
+        "application": None,
         "application_fee_amount": fee,
         "canceled_at": None,
         "cancellation_reason": None,
@@ -108,6 +127,7 @@ def create(world: World, call: Call) -> dict[str, Any]:
         "transfer_group": p.text(params, "transfer_group"),
     }
     world.store.add(call.account, intent)
+    world.emit("payment_intent.created", intent, call.account, call)
     if confirm and test_card is not None:
         attempt(world, call, intent, test_card, p.text(params, "return_url"))
     return intent
@@ -142,6 +162,7 @@ UPDATE_PARAMS = {
 def update(world: World, call: Call, intent_id: str) -> dict[str, Any]:
     params = call.params
     p.known(params, UPDATE_PARAMS)
+    refuse_unmodelled(params)
     intent = world.store.get(call.account, "payment_intent", intent_id)
     changes: dict[str, Any] = {"metadata": p.metadata(params, intent["metadata"])}
     if "amount" in params or "currency" in params or "payment_method" in params:
@@ -155,11 +176,18 @@ def update(world: World, call: Call, intent_id: str) -> dict[str, Any]:
             changes["amount"] = p.amount(params)
         if "currency" in params:
             changes["currency"] = p.currency(params)
+        currencies.check_minimum(
+            changes.get("amount", intent["amount"]), changes.get("currency", intent["currency"])
+        )
         if "payment_method" in params:
-            pm, _ = payment_method(params)
+            pm, _ = payment_method(world, call)
             changes["payment_method"] = pm
             changes["status"] = "requires_confirmation" if pm else "requires_payment_method"
-    for name in ("description", "receipt_email", "customer", "statement_descriptor"):
+    if "application_fee_amount" in params:
+        fee = p.non_negative(params, "application_fee_amount")
+        fees.validate(call, fee, changes.get("amount", intent["amount"]))
+        changes["application_fee_amount"] = fee
+    for name in ("description", "receipt_email", "statement_descriptor"):
         if name in params:
             changes[name] = p.text(params, name)
     if "capture_method" in params:

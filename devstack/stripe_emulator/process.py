@@ -56,6 +56,9 @@ def start_emulator(
     *,
     webhook_urls: Sequence[str] = (),
     webhook_secret: str | None = None,
+    connect_webhook_urls: Sequence[str] = (),
+    connect_webhook_secret: str | None = None,
+    search_lag: float | None = None,
     log_path: Path | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 15,
@@ -69,6 +72,12 @@ def start_emulator(
             args += ["--webhook-url", url]
         if webhook_secret:
             args += ["--webhook-secret", webhook_secret]
+        for url in connect_webhook_urls:
+            args += ["--connect-webhook-url", url]
+        if connect_webhook_secret:
+            args += ["--connect-webhook-secret", connect_webhook_secret]
+        if search_lag is not None:
+            args += ["--search-lag", str(search_lag)]
         args += list(extra_args)
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
         # cwd=ROOT: `python -m` puts it on sys.path, so no install of this repo is needed.

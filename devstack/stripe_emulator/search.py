@@ -1,4 +1,4 @@
-"""Stripe's search query language, the part PaymentIntents need: clauses `field:value`,
+"""Stripe's search query language, the part PaymentIntents and Charges need: clauses `field:value`,
 `metadata['key']:'value'`, numeric `amount>1000` (`>`, `<`, `>=`, `<=`), negation `-field:value`,
 `field:null`, joined by AND or by OR (not both in one query, as on Stripe)."""
 
@@ -18,7 +18,19 @@ _CLAUSE = re.compile(
     re.VERBOSE,
 )
 _JOIN = re.compile(r"(AND|OR)\s+")
-FIELDS = {"amount", "created", "currency", "status", "customer"}
+FIELDS = {
+    "payment_intent": {"amount", "created", "currency", "status", "customer"},
+    "charge": {
+        "amount",
+        "created",
+        "currency",
+        "status",
+        "customer",
+        "payment_intent",
+        "refunded",
+        "disputed",
+    },
+}
 _NUMERIC = {"amount", "created"}
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -28,10 +40,10 @@ def _bad(message: str) -> Exception:
     return invalid(message, param="query", code="parameter_invalid_string")
 
 
-def _clause(m: re.Match) -> Predicate:
+def _clause(m: re.Match, fields: set[str]) -> Predicate:
     key = m.group("k1") if m.group("k1") is not None else m.group("k2")
     field = m.group("field") if key is None else None
-    if field is not None and field not in FIELDS:
+    if field is not None and field not in fields:
         raise _bad(f"Field '{field}' is not supported in search queries.")
     op, raw = m.group("op"), m.group("value")
     quoted = raw[0] in "'\""
@@ -54,6 +66,8 @@ def _clause(m: re.Match) -> Predicate:
         if have is None:
             return False
         if op == ":":
+            if isinstance(have, bool):
+                return str(have).lower() == str(value).lower()
             if key is None and isinstance(have, str):
                 return have.lower() == str(value).lower()
             return have == value
@@ -64,7 +78,7 @@ def _clause(m: re.Match) -> Predicate:
     return test
 
 
-def compile_query(query: str) -> Predicate:
+def compile_query(query: str, kind: str = "payment_intent") -> Predicate:
     if not query or not query.strip():
         raise _bad("Missing required param: query.")
     clauses: list[Predicate] = []
@@ -74,7 +88,7 @@ def compile_query(query: str) -> Predicate:
         m = _CLAUSE.match(query, pos)
         if not m:
             raise _bad(f"Invalid search query near position {pos}: {query[pos : pos + 30]!r}")
-        clauses.append(_clause(m))
+        clauses.append(_clause(m, FIELDS[kind]))
         pos = m.end()
         if pos == len(query):
             break

@@ -1,5 +1,9 @@
 """Events and signed webhook delivery, byte-compatible with `stripe.Webhook.construct_event`:
-`Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>`."""
+`Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>`.
+
+Routing is Stripe's: an event about a connected account's object (`event.account` set) goes only
+to endpoints created with `connect: true`; an event about the platform's own objects only to the
+others. Each endpoint signs with its own secret."""
 
 from __future__ import annotations
 
@@ -35,8 +39,15 @@ class Endpoint:
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
     # Host header to send (e.g. the platform host when the URL points at Envoy's IP and port).
     host: str | None = None
+    connect: bool = False  # receives connected accounts' events instead of the platform's
+    api_version: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    created: int = field(default_factory=lambda: int(time.time()))
 
-    def wants(self, event_type: str) -> bool:
+    def wants(self, event_type: str, account: str = PLATFORM) -> bool:
+        if self.connect != (account != PLATFORM):
+            return False
         return "*" in self.enabled_events or event_type in self.enabled_events
 
     def public(self) -> dict[str, Any]:
@@ -45,6 +56,23 @@ class Endpoint:
             "url": self.url,
             "secret": self.secret,
             "enabled_events": self.enabled_events,
+            "connect": self.connect,
+        }
+
+    def resource(self) -> dict[str, Any]:
+        """As `/v1/webhook_endpoints` shows it (the secret only on create, as on Stripe)."""
+        return {
+            "id": self.id,
+            "object": "webhook_endpoint",
+            "api_version": self.api_version,
+            "application": None,
+            "created": self.created,
+            "description": self.description,
+            "enabled_events": self.enabled_events,
+            "livemode": False,
+            "metadata": self.metadata,
+            "status": "enabled",
+            "url": self.url,
         }
 
 
@@ -71,12 +99,24 @@ class Webhooks:
         secret: str | None = None,
         events: list[str] | None = None,
         host: str | None = None,
+        *,
+        connect: bool = False,
+        **details: Any,
     ) -> Endpoint:
         endpoint = Endpoint(
-            new_id("we"), url, secret or new_id("whsec", 32), events or ["*"], host=host
+            new_id("we"),
+            url,
+            secret or new_id("whsec", 32),
+            events or ["*"],
+            host=host,
+            connect=connect,
+            **details,
         )
         self.endpoints[endpoint.id] = endpoint
         return endpoint
+
+    def targets(self, type_: str, account: str) -> list[Endpoint]:
+        return [e for e in self.endpoints.values() if e.wants(type_, account)]
 
     def emit(
         self,
@@ -85,15 +125,17 @@ class Webhooks:
         account: str,
         request_id: str | None = None,
         idempotency_key: str | None = None,
+        api_version: str | None = None,
     ) -> dict[str, Any]:
+        targets = self.targets(type_, account)
         body: dict[str, Any] = {
             "id": new_id("evt"),
             "object": "event",
-            "api_version": API_VERSION,
+            "api_version": api_version or API_VERSION,
             "created": int(time.time()),
             "data": {"object": copy.deepcopy(obj)},
             "livemode": False,
-            "pending_webhooks": sum(1 for e in self.endpoints.values() if e.wants(type_)),
+            "pending_webhooks": len(targets),
             "request": {"id": request_id, "idempotency_key": idempotency_key},
             "type": type_,
         }
@@ -101,9 +143,8 @@ class Webhooks:
             body["account"] = account  # Connect events name the connected account
         event = Event(body, json.dumps(body, indent=2))
         self.events[body["id"]] = event
-        for endpoint in self.endpoints.values():
-            if endpoint.wants(type_):
-                self.schedule(event, endpoint)
+        for endpoint in targets:
+            self.schedule(event, endpoint)
         return body
 
     def schedule(self, event: Event, endpoint: Endpoint, timestamp: int | None = None) -> None:

@@ -13,7 +13,7 @@ import pytest
 import stripe
 
 from devstack.stripe_emulator.process import start_emulator
-from tests.support.stripe_emulator import Control, sdk_client
+from tests.support.stripe_emulator import Control, connected_account, sdk_client
 
 # The SDK's HTTPXClient hands httpx a str body; that is the SDK's business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -56,35 +56,41 @@ def params(mark: str, **extra) -> dict:
 
 
 def created_for(client: stripe.StripeClient, mark: str, **options) -> list:
-    query = {"query": f"metadata['t']:'{mark}'"}
-    return client.v1.payment_intents.search(params=query, options=options).data
+    """Intents this test made: by list, which is never behind (search lags, as on Stripe)."""
+    listed = client.v1.payment_intents.list(params={"limit": 100}, options=options).data
+    return [i for i in listed if i.metadata.to_dict().get("t") == mark]
 
 
-def test_same_key_replays_the_first_response_and_makes_one_object(client, control, mark):
-    options = {"idempotency_key": f"order-{mark}", "stripe_account": "acct_idem"}
+@pytest.fixture(scope="module")
+def accounts(client, control) -> list[str]:
+    return [connected_account(client, control) for _ in range(3)]
+
+
+def test_same_key_replays_the_first_response_and_makes_one_object(client, control, mark, accounts):
+    options = {"idempotency_key": f"order-{mark}", "stripe_account": accounts[0]}
     first = client.v1.payment_intents.create(params=params(mark), options=options)
     second = client.v1.payment_intents.create(params=params(mark), options=options)
     assert second.id == first.id
     assert second.last_response.body == first.last_response.body  # byte-identical
     assert second.last_response.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.last_response.headers
-    assert [i.id for i in created_for(client, mark, stripe_account="acct_idem")] == [first.id]
+    assert [i.id for i in created_for(client, mark, stripe_account=accounts[0])] == [first.id]
 
     log = control.requests(idempotency_key=f"order-{mark}")
     assert [(r["method"], r["status"], r["replayed"]) for r in log] == [
         ("POST", 200, False),
         ("POST", 200, True),
     ]
-    assert log[0]["account"] == "acct_idem" and log[0]["path"] == "/v1/payment_intents"
+    assert log[0]["account"] == accounts[0] and log[0]["path"] == "/v1/payment_intents"
 
 
-def test_key_is_scoped_to_the_account(client, mark):
+def test_key_is_scoped_to_the_account(client, mark, accounts):
     key = {"idempotency_key": f"shared-{mark}"}
     a = client.v1.payment_intents.create(
-        params=params(mark), options={**key, "stripe_account": "acct_one"}
+        params=params(mark), options={**key, "stripe_account": accounts[1]}
     )
     b = client.v1.payment_intents.create(
-        params=params(mark), options={**key, "stripe_account": "acct_two"}
+        params=params(mark), options={**key, "stripe_account": accounts[2]}
     )
     assert a.id != b.id
 

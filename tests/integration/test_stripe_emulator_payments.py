@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from devstack.stripe_emulator.process import start_emulator
-from tests.support.stripe_emulator import Control, sdk_client
+from tests.support.stripe_emulator import Control, connected_account, sdk_client
 
 # The SDK's HTTPXClient hands httpx a str body; that is the SDK's business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -109,19 +109,31 @@ def test_authentication_required_card_also_asks_for_action(client):
     assert intent.status == "requires_action"
 
 
-async def test_connect_account_scopes_every_object(client):
+async def test_connect_account_scopes_every_object(client, control):
     mark = tag()
-    intent = await client.v1.payment_intents.create_async(
-        params=intent_params(metadata={"t": mark}), options={"stripe_account": "acct_A" + mark}
-    )
-    own = await client.v1.payment_intents.retrieve_async(
-        intent.id, options={"stripe_account": "acct_A" + mark}
-    )
-    assert own.id == intent.id
+    control.config(search_lag_seconds=0)
+    first, second = connected_account(client, control), connected_account(client, control)
+    try:
+        intent = await client.v1.payment_intents.create_async(
+            params=intent_params(metadata={"t": mark}), options={"stripe_account": first}
+        )
+        own = await client.v1.payment_intents.retrieve_async(
+            intent.id, options={"stripe_account": first}
+        )
+        assert own.id == intent.id
+        found = await client.v1.payment_intents.search_async(
+            params={"query": f"metadata['t']:'{mark}'"}, options={"stripe_account": first}
+        )
+        assert [i.id for i in found.data] == [intent.id]
+        await _invisible_elsewhere(client, intent.id, mark, second)
+    finally:
+        control.config(search_lag_seconds=60)
 
-    for options in ({"stripe_account": "acct_B" + mark}, {}):
+
+async def _invisible_elsewhere(client, intent_id: str, mark: str, other: str) -> None:
+    for options in ({"stripe_account": other}, {}):
         with pytest.raises(stripe.InvalidRequestError) as caught:
-            await client.v1.payment_intents.retrieve_async(intent.id, options=options)
+            await client.v1.payment_intents.retrieve_async(intent_id, options=options)
         assert caught.value.http_status == 404
         assert caught.value.code == "resource_missing"
         found = await client.v1.payment_intents.search_async(
@@ -130,7 +142,7 @@ async def test_connect_account_scopes_every_object(client):
         assert found.data == []
         with pytest.raises(stripe.InvalidRequestError):
             await client.v1.refunds.create_async(
-                params={"payment_intent": intent.id}, options=options
+                params={"payment_intent": intent_id}, options=options
             )
 
 
@@ -201,7 +213,15 @@ async def test_manual_capture_and_cancel(client):
     assert caught.value.code == "payment_intent_unexpected_state"
 
 
-def test_search_by_metadata_status_and_amount(client):
+@pytest.fixture
+def immediate_search(control):
+    """Search without its lag, for tests of the query language itself."""
+    control.config(search_lag_seconds=0)
+    yield
+    control.config(search_lag_seconds=60)
+
+
+def test_search_by_metadata_status_and_amount(client, immediate_search):
     mark = tag()
     for amount, pm in ((1000, "pm_card_visa"), (2000, "pm_card_visa"), (3000, None)):
         params = {"amount": amount, "currency": "usd", "metadata": {"batch": mark}}
@@ -222,8 +242,8 @@ def test_search_by_metadata_status_and_amount(client):
         search(f"metadata['batch']:'{mark}' AND status:'x' OR amount>1")
 
 
-def test_list_pages_newest_first(client):
-    account = {"stripe_account": "acct_list" + tag()}
+def test_list_pages_newest_first(client, control):
+    account = {"stripe_account": connected_account(client, control)}
     ids = [
         client.v1.payment_intents.create(
             params={"amount": 100 + i, "currency": "usd"}, options=account

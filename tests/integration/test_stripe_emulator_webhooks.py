@@ -10,10 +10,17 @@ import pytest
 import stripe
 
 from devstack.stripe_emulator.process import start_emulator
-from tests.support.stripe_emulator import Control, Delivery, WebhookSink, sdk_client
+from tests.support.stripe_emulator import (
+    Control,
+    Delivery,
+    WebhookSink,
+    connected_account,
+    sdk_client,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 SECRET = "whsec_emulator_test_secret"
+CONNECT_SECRET = "whsec_emulator_connect_secret"
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +32,14 @@ def sink():
 
 @pytest.fixture(scope="module")
 def emulator(sink):
-    # The CLI flags are how `make run` registers the checkout service's endpoint.
-    with start_emulator(webhook_urls=[sink.url("/cli")], webhook_secret=SECRET) as running:
+    # The CLI flags are how `make run` registers the checkout service's endpoints: one for the
+    # platform's own events, one (Stripe's connect=true) for connected accounts' events.
+    with start_emulator(
+        webhook_urls=[sink.url("/cli")],
+        webhook_secret=SECRET,
+        connect_webhook_urls=[sink.url("/connect")],
+        connect_webhook_secret=CONNECT_SECRET,
+    ) as running:
         yield running
 
 
@@ -60,7 +73,12 @@ def verified(delivery: Delivery, secret: str = SECRET) -> stripe.Event:
     )
 
 
-async def test_success_webhook_verifies_and_names_the_connected_account(client, sink):
+@pytest.fixture(scope="module")
+def account(client, control) -> str:
+    return connected_account(client, control)
+
+
+async def test_success_webhook_verifies_and_names_the_connected_account(client, sink, account):
     intent = await client.v1.payment_intents.create_async(
         params={
             "amount": 4200,
@@ -68,19 +86,19 @@ async def test_success_webhook_verifies_and_names_the_connected_account(client, 
             "payment_method": "pm_card_visa",
             "confirm": True,
         },
-        options={"stripe_account": "acct_hooks", "idempotency_key": "hook-success"},
+        options={"stripe_account": account, "idempotency_key": "hook-success"},
     )
-    [delivery] = sink.wait_for(event_about(intent.id, "payment_intent.succeeded"))
-    event = verified(delivery)
+    [delivery] = sink.wait_for(event_about(intent.id, "payment_intent.succeeded", "/connect"))
+    event = verified(delivery, CONNECT_SECRET)
     assert event.id.startswith("evt_")
     assert event.type == "payment_intent.succeeded"
-    assert event.account == "acct_hooks"
+    assert event.account == account
     assert event.data.object.status == "succeeded" and event.data.object.amount == 4200
     assert event.request.idempotency_key == "hook-success"
-    fetched = await client.v1.events.retrieve_async(
-        event.id, options={"stripe_account": "acct_hooks"}
-    )
+    fetched = await client.v1.events.retrieve_async(event.id, options={"stripe_account": account})
     assert fetched.type == event.type
+    # A connected account's event goes to Connect endpoints only.
+    assert sink.wait_for(event_about(intent.id, "payment_intent.succeeded"), timeout=0.3) == []
 
 
 def test_decline_and_refund_send_their_events(client, sink):
@@ -97,6 +115,11 @@ def test_decline_and_refund_send_their_events(client, sink):
     [failed] = sink.wait_for(event_about(failed_id, "payment_intent.payment_failed"))
     assert verified(failed).data.object.last_payment_error.decline_code == "generic_decline"
     assert "account" not in json.loads(failed.body)  # a platform event names no account
+    # … and goes to platform endpoints only.
+    assert (
+        sink.wait_for(event_about(failed_id, "payment_intent.payment_failed", "/connect"), 0.3)
+        == []
+    )
 
     paid = client.v1.payment_intents.create(
         params={"amount": 800, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
@@ -107,7 +130,7 @@ def test_decline_and_refund_send_their_events(client, sink):
     assert charge.object == "charge" and charge.amount_refunded == 300
 
 
-def test_three_d_secure_completion_is_delivered(client, control, sink):
+def test_three_d_secure_completion_is_delivered(client, control, sink, account):
     intent = client.v1.payment_intents.create(
         params={
             "amount": 1200,
@@ -115,12 +138,13 @@ def test_three_d_secure_completion_is_delivered(client, control, sink):
             "payment_method": "pm_card_threeDSecure2Required",
             "confirm": True,
         },
-        options={"stripe_account": "acct_3ds"},
+        options={"stripe_account": account},
     )
-    assert sink.wait_for(event_about(intent.id, "payment_intent.succeeded"), timeout=0.3) == []
+    succeeded = event_about(intent.id, "payment_intent.succeeded", "/connect")
+    assert sink.wait_for(succeeded, timeout=0.3) == []
     control.authenticate(intent.id, "succeed")
-    [delivery] = sink.wait_for(event_about(intent.id, "payment_intent.succeeded"))
-    assert verified(delivery).account == "acct_3ds"
+    [delivery] = sink.wait_for(succeeded)
+    assert verified(delivery, CONNECT_SECRET).account == account
 
 
 def test_endpoint_added_at_run_time_gets_its_own_secret(client, control, sink):

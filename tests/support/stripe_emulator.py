@@ -27,6 +27,19 @@ def sdk_client(url: str, *, timeout: float = 10, retries: int = 0) -> stripe.Str
     )
 
 
+def connected_account(client: stripe.StripeClient, control: Control, **params: Any) -> str:
+    """A connected account made the way the platform makes one (Accounts API), then onboarded by
+    its holder (control API): charges and payouts enabled."""
+    params.setdefault("type", "express")
+    if params["type"] != "standard":
+        params.setdefault(
+            "capabilities", {"card_payments": {"requested": True}, "transfers": {"requested": True}}
+        )
+    account = client.v1.accounts.create(params=params)
+    control.complete_onboarding(account.id)
+    return account.id
+
+
 class Control:
     def __init__(self, url: str) -> None:
         self._http = httpx.Client(base_url=f"{url}/_emulator", timeout=10)
@@ -35,6 +48,10 @@ class Control:
         reply = self._http.post(path, json=body or {})
         reply.raise_for_status()
         return reply.json()
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """Unchecked: for tests of what the control API refuses."""
+        return self._http.post(path, json=body or {})
 
     def fault(self, **spec: Any) -> dict[str, Any]:
         return self._post("/faults", spec)
@@ -56,8 +73,90 @@ class Control:
             f"/payment_intents/{intent_id}/authenticate", json={"outcome": outcome}
         )
 
-    def add_webhook_endpoint(self, url: str, secret: str | None = None) -> dict[str, Any]:
-        return self._post("/webhook_endpoints", {"url": url, "secret": secret})
+    def add_webhook_endpoint(
+        self,
+        url: str,
+        secret: str | None = None,
+        *,
+        connect: bool = False,
+        events: list[str] | None = None,
+    ) -> dict[str, Any]:
+        body = {"url": url, "secret": secret, "connect": connect, "events": events}
+        return self._post("/webhook_endpoints", body)
+
+    def remove_webhook_endpoint(self, endpoint_id: str) -> None:
+        self._http.delete(f"/webhook_endpoints/{endpoint_id}").raise_for_status()
+
+    # Connect accounts
+    def create_account(self, **spec: Any) -> dict[str, Any]:
+        """An account created and onboarded in one step (charges and payouts enabled)."""
+        return self._post("/accounts", spec)
+
+    def complete_onboarding(self, account: str) -> dict[str, Any]:
+        return self._post(f"/accounts/{account}/complete_onboarding")
+
+    def add_requirements(self, account: str, **spec: Any) -> dict[str, Any]:
+        """currently_due / eventually_due / past_due lists, disabled_reason, charges_enabled,
+        payouts_enabled, current_deadline."""
+        return self._post(f"/accounts/{account}/requirements", spec)
+
+    def disable_charges(
+        self, account: str, reason: str = "requirements.past_due", **spec: Any
+    ) -> dict[str, Any]:
+        spec.setdefault("past_due", ["individual.verification.document"])
+        return self.add_requirements(account, disabled_reason=reason, **spec)
+
+    def onboard_via_link(self, url: str, action: str = "complete") -> str:
+        """Opens an Account Link as the account holder's browser would and submits the form:
+        returns where Stripe sends the browser next (return_url, or refresh_url if the link is
+        used up or expired)."""
+        opened = httpx.get(url, follow_redirects=False)
+        if opened.status_code == 302:
+            return opened.headers["location"]
+        opened.raise_for_status()
+        submitted = httpx.post(url, data={"action": action}, follow_redirects=False)
+        assert submitted.status_code == 303, submitted.text
+        return submitted.headers["location"]
+
+    # Money outside the platform's API calls
+    def hold_next_refund(self, times: int | None = 1, **match: str) -> dict[str, Any]:
+        """The next matching POST /v1/refunds makes a `pending` refund."""
+        return self.fault(kind="refund_pending", path="/v1/refunds", times=times, match=match)
+
+    def succeed_refund(self, refund_id: str) -> dict[str, Any]:
+        return self._post(f"/refunds/{refund_id}/succeed")
+
+    def fail_refund(
+        self, refund_id: str, failure_reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        return self._post(f"/refunds/{refund_id}/fail", {"failure_reason": failure_reason})
+
+    def dashboard_refund(self, **spec: Any) -> dict[str, Any]:
+        """A refund made on Stripe's side (the merchant's Dashboard)."""
+        return self._post("/refunds", spec)
+
+    def open_dispute(
+        self, charge_id: str, reason: str = "fraudulent", amount: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if amount is not None:
+            body["amount"] = amount
+        return self._post(f"/charges/{charge_id}/dispute", body)
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> dict[str, Any]:
+        return self._post(f"/disputes/{dispute_id}/close", {"outcome": outcome})
+
+    def create_payout(self, account: str | None, **spec: Any) -> dict[str, Any]:
+        return self._post("/payouts", {"account": account, **spec})
+
+    def payout_paid(self, payout_id: str) -> dict[str, Any]:
+        return self._post(f"/payouts/{payout_id}/paid")
+
+    def payout_failed(self, payout_id: str, failure_code: str = "account_closed") -> dict[str, Any]:
+        return self._post(f"/payouts/{payout_id}/failed", {"failure_code": failure_code})
+
+    def release_balance(self, account: str | None) -> int:
+        return self._post("/balance/release", {"account": account})["released"]
 
     def events(self, **filters: str) -> list[dict[str, Any]]:
         return self._http.get("/events", params=filters).json()["data"]
