@@ -94,7 +94,14 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     try:
         stack.start()
-        seeded = seed_demo(stack.edge_url, stack.platform_domain)
+        seeded = seed_demo(
+            stack.edge_url,
+            stack.platform_domain,
+            stack.stripe_url,
+            lambda: stack.admin_fetchval(
+                "SELECT stripe_account_id FROM stores WHERE subdomain = 'demo'"
+            ),
+        )
         print(_banner(stack, seeded.host, seeded.token, seeded.store_id), flush=True)
         while not stopping:
             for name, proc in stack.procs.items():

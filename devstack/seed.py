@@ -1,11 +1,15 @@
-"""Seeds a demo store with products through the public APIs (via Envoy), as a merchant would."""
+"""Seeds a demo store with products and Stripe onboarding through the public APIs (via Envoy),
+as a merchant would."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+
+from devstack.payments import onboard, restore_account
 
 DEMO_SUBDOMAIN = "demo"
 DEMO_PRODUCTS = [
@@ -61,7 +65,14 @@ class Seeded:
     token: str | None  # None when the store already existed (its token was shown once)
 
 
-def seed_demo(edge_url: str, platform_domain: str) -> Seeded:
+def seed_demo(
+    edge_url: str,
+    platform_domain: str,
+    emulator_url: str,
+    existing_account: Callable[[], str | None],
+) -> Seeded:
+    """`existing_account` reads the demo store's Connect account when the store exists already
+    (its token was shown once): the emulator, which keeps no state, gets it back."""
     host = f"{DEMO_SUBDOMAIN}.{platform_domain}"
     with httpx.Client(base_url=edge_url, timeout=10) as http:
         r = http.post(
@@ -75,6 +86,9 @@ def seed_demo(edge_url: str, platform_domain: str) -> Seeded:
             },
         )
         if r.status_code == 409:
+            account = existing_account()
+            if account:
+                restore_account(emulator_url, account)
             return Seeded(host, "<id>", None)
         r.raise_for_status()
         token = r.json()["admin_token"]["token"]
@@ -90,4 +104,5 @@ def seed_demo(edge_url: str, platform_domain: str) -> Seeded:
                 headers={"host": host, "authorization": f"Bearer {token}"},
                 json=product,
             ).raise_for_status()
+        onboard(http, host, token, emulator_url)
     return Seeded(host, store_id, token)

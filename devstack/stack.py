@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack import envoy_config
-from devstack.dsn import APP_ROLE, CONTROL_ROLE, RELAY_ROLE, WORKER_ROLE, with_user
+from devstack.dsn import (
+    APP_ROLE,
+    CONTROL_ROLE,
+    RELAY_ROLE,
+    WORKER_ROLE,
+    with_database,
+    with_user,
+)
 from devstack.infra import free_port
 from devstack.migrate import migrate
 
@@ -57,6 +65,7 @@ class Stack:
     # Stripe API base the checkout talks to (the local emulator unless given).
     stripe_api_base: str | None = None
     stripe_webhook_secret: str = "whsec_local_test_secret"
+    stripe_connect_webhook_secret: str = "whsec_local_connect_secret"
     # OTLP/gRPC collector ("host:port") that Envoy and the services export traces to; None keeps
     # tracing off everywhere (OTEL_EXPORTER_OTLP_*ENDPOINT inherited from the shell is dropped).
     otlp_endpoint: str | None = None
@@ -78,6 +87,18 @@ class Stack:
     def edge_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.edge}"
 
+    @property
+    def stripe_url(self) -> str:
+        """The Stripe API the checkout talks to (the local emulator unless given)."""
+        return self.stripe_api_base or f"http://127.0.0.1:{self.ports.stripe}"
+
+    def admin_fetchval(self, query: str) -> object:
+        """One value, read as the server's admin (devstack's own bookkeeping across stores,
+        never a service's)."""
+        with psycopg.connect(with_database(self.pg_admin_dsn, self.database)) as conn:
+            row = conn.execute(query).fetchone()
+        return None if row is None else row[0]
+
     def service_env(self, service: str, port: int) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -95,9 +116,10 @@ class Stack:
             WEBHOOK_ALLOW_HTTP="1",
             WEBHOOK_ALLOWED_TARGETS=self.webhook_allowed_targets,
             WEBHOOK_RETRY_BASE_SECONDS=str(self.webhook_retry_base),
-            STRIPE_API_BASE=self.stripe_api_base or f"http://127.0.0.1:{self.ports.stripe}",
+            STRIPE_API_BASE=self.stripe_url,
             STRIPE_API_KEY="sk_test_local",
             STRIPE_WEBHOOK_SECRET=self.stripe_webhook_secret,
+            STRIPE_CONNECT_WEBHOOK_SECRET=self.stripe_connect_webhook_secret,
         )
         if self.amqp_url:
             env["AMQP_URL"] = self.amqp_url
@@ -146,7 +168,9 @@ class Stack:
 
     def start_stripe_emulator(self) -> None:
         """The local Stripe API (devstack.stripe_emulator); its webhooks go to Envoy's platform
-        host, as Stripe's would."""
+        host, as Stripe's would: platform events to one endpoint, connected accounts' events
+        (the stores' payments, onboarding, refunds, disputes, payouts) to the Connect one."""
+        edge = f"http://127.0.0.1:{self.ports.edge}"
         args = [
             sys.executable,
             "-m",
@@ -154,11 +178,15 @@ class Stack:
             "--port",
             str(self.ports.stripe),
             "--webhook-url",
-            f"http://127.0.0.1:{self.ports.edge}/v1/stripe/webhooks",
-            "--webhook-host",
-            f"api.{self.platform_domain}",
+            f"{edge}/v1/stripe/webhooks",
             "--webhook-secret",
             self.stripe_webhook_secret,
+            "--connect-webhook-url",
+            f"{edge}/v1/stripe/connect-webhooks",
+            "--connect-webhook-secret",
+            self.stripe_connect_webhook_secret,
+            "--webhook-host",
+            f"api.{self.platform_domain}",
         ]
         self._spawn("stripe", args, self.service_env("stripe", self.ports.stripe))
         wait_http(

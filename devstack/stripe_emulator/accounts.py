@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import stripe
+
 from devstack.stripe_emulator import listing
 from devstack.stripe_emulator import params as p
 from devstack.stripe_emulator.errors import StripeError, invalid, no_account_access, platform_only
@@ -181,7 +183,7 @@ def create(world: World, call: Call) -> dict[str, Any]:
     if call.account != PLATFORM:
         raise platform_only("accounts")
     params = call.params
-    p.known(params, CREATE_PARAMS)
+    p.known(params, CREATE_PARAMS & p.sdk_params(stripe.params.AccountCreateParams))
     kind, controller = _controller(params)
     capabilities = _capabilities(params, kind, controller["stripe_dashboard"]["type"])
     country = (p.text(params, "country") or "US").upper()

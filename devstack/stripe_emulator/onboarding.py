@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import stripe
+
 from devstack.stripe_emulator import accounts
 from devstack.stripe_emulator import params as p
 from devstack.stripe_emulator.errors import StripeError, invalid, platform_only
@@ -34,7 +36,7 @@ def create_link(world: World, call: Call) -> dict[str, Any]:
     if call.account != PLATFORM:
         raise platform_only("account links")
     params = call.params
-    p.known(params, LINK_PARAMS)
+    p.known(params, LINK_PARAMS & p.sdk_params(stripe.params.AccountLinkCreateParams))
     account_id = p.required_text(params, "account")
     link_type = p.required_text(params, "type")
     p.choice(params, "type", LINK_TYPES, "account_onboarding")

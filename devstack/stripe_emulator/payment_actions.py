@@ -7,6 +7,8 @@ import copy
 import time
 from typing import Any
 
+import stripe
+
 from devstack.stripe_emulator import accounts, charges, fees, payment_methods
 from devstack.stripe_emulator import params as p
 from devstack.stripe_emulator.errors import invalid, missing, unexpected_state
@@ -24,7 +26,7 @@ CANCEL_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned
 
 
 def confirm(world: World, call: Call, intent_id: str) -> dict[str, Any]:
-    p.known(call.params, SHARED_PARAMS)
+    p.known(call.params, SHARED_PARAMS & p.sdk_params(stripe.params.PaymentIntentConfirmParams))
     intent = world.store.get(call.account, "payment_intent", intent_id)
     if intent["status"] not in CONFIRMABLE:
         raise unexpected_state(

@@ -13,6 +13,8 @@ import copy
 import time
 from typing import Any
 
+import stripe
+
 from devstack.stripe_emulator import accounts, currencies, fees, payment_methods
 from devstack.stripe_emulator import params as p
 from devstack.stripe_emulator.cards import TestCard
@@ -26,7 +28,7 @@ from devstack.stripe_emulator.world import Call, World
 SHARED_PARAMS = {
     "expand",
     "payment_method",
-    "payment_method_types",
+    "allowed_payment_method_types",
     "payment_method_options",
     "receipt_email",
     "return_url",
@@ -77,7 +79,7 @@ def refuse_unmodelled(params: dict[str, Any]) -> None:
 
 def create(world: World, call: Call) -> dict[str, Any]:
     params = call.params
-    p.known(params, CREATE_PARAMS)
+    p.known(params, CREATE_PARAMS & p.sdk_params(stripe.params.PaymentIntentCreateParams))
     amount = p.amount(params)
     currency = p.currency(params)
     currencies.check_minimum(amount, currency)
@@ -120,7 +122,7 @@ def create(world: World, call: Call) -> dict[str, Any]:
         "next_action": None,
         "on_behalf_of": p.text(params, "on_behalf_of"),
         "payment_method": pm,
-        "payment_method_types": p.string_list(params, "payment_method_types", ["card"]),
+        "payment_method_types": p.string_list(params, "allowed_payment_method_types", ["card"]),
         "receipt_email": p.text(params, "receipt_email"),
         "statement_descriptor": p.text(params, "statement_descriptor"),
         "status": "requires_confirmation" if pm else "requires_payment_method",
@@ -147,7 +149,7 @@ UPDATE_PARAMS = {
     "capture_method",
     "customer",
     "expand",
-    "payment_method_types",
+    "allowed_payment_method_types",
     "setup_future_usage",
     "shipping",
     "statement_descriptor",
@@ -161,7 +163,7 @@ UPDATE_PARAMS = {
 
 def update(world: World, call: Call, intent_id: str) -> dict[str, Any]:
     params = call.params
-    p.known(params, UPDATE_PARAMS)
+    p.known(params, UPDATE_PARAMS & p.sdk_params(stripe.params.PaymentIntentUpdateParams))
     refuse_unmodelled(params)
     intent = world.store.get(call.account, "payment_intent", intent_id)
     changes: dict[str, Any] = {"metadata": p.metadata(params, intent["metadata"])}

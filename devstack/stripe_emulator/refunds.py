@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import stripe
+
 from devstack.stripe_emulator import balance, disputes, fees, listing
 from devstack.stripe_emulator import params as p
 from devstack.stripe_emulator.errors import invalid, missing
@@ -50,7 +52,7 @@ FAILURE_REASONS = (
 
 def create(world: World, call: Call) -> dict[str, Any]:
     params = call.params
-    p.known(params, REFUND_PARAMS)
+    p.known(params, REFUND_PARAMS & p.sdk_params(stripe.params.RefundCreateParams))
     charge = refundable_charge(world, call.account, params)
     amount = p.amount(params, required=False)
     reason = params.get("reason")

@@ -27,7 +27,7 @@ from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.servicer import OrdersAdminServicer
 from services.checkout.payments.accounts import StoreAccounts
 from services.checkout.payments.connect import StripeConnect
-from services.checkout.payments.gateway import StripeGateway
+from services.checkout.payments.gateway import StripeGateway, stripe_client
 from services.checkout.payments.onboarding import Payments
 from services.checkout.payments.rules import PaymentGateway
 from services.checkout.payments.servicer import PaymentsAdminServicer, StripeWebhooksServicer
@@ -80,7 +80,8 @@ def build(
         cart_store = carts or CartStore(
             owned.redis(redis_client, config.redis_url), settings.cart_ttl_seconds
         )
-        stripe_gateway = StripeGateway(settings)
+        client = stripe_client(settings)
+        stripe_gateway = StripeGateway(client)
         payments = gateway or stripe_gateway
         source: CartSource = cart_store
         flow = CheckoutFlow(
@@ -97,7 +98,7 @@ def build(
                 payments,
                 flow,
                 StoreAccounts(db, workers_db),
-                StripeConnect(stripe_gateway.client),
+                StripeConnect(client),
                 recovery,
             )
         )

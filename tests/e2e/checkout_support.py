@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 
 from devstack.dsn import with_database
+from devstack.payments import onboard
 from tests.e2e.api_client import StoreHandle, admin, signup, wait_routable
 
 ADDRESS = {
@@ -33,11 +34,16 @@ async def admin_sql(stack, sql: str, *args):
         await conn.close()
 
 
-async def merchant(stack, http: httpx.Client, prefix: str) -> StoreHandle:
-    """A store on the top plan, so a burst of buyers measures checkout, not the rate limit."""
+async def merchant(
+    stack, http: httpx.Client, prefix: str, *, onboarded: bool = True
+) -> StoreHandle:
+    """A store on the top plan, so a burst of buyers measures checkout, not the rate limit;
+    onboarded to Stripe Connect (through the API and the emulator) unless told otherwise."""
     store = signup(http, prefix)
     await admin_sql(stack, "UPDATE stores SET plan = 'enterprise' WHERE id = $1", int(store.id))
     wait_routable(http, store.host)
+    if onboarded:
+        onboard(http, store.host, store.token, stack.stripe_url)
     return store
 
 
@@ -108,6 +114,19 @@ class Emulator:
             "/_emulator/requests", params={"method": "POST", "path": "/v1/payment_intents"}
         ).json()
         return [r for r in rows["data"] if checkout_id in (r.get("idempotency_key") or "")]
+
+    def intent_creates_for_amount(self, amount: int) -> list[dict]:
+        """Distinct intents Stripe created for `amount` (replays of one key count once)."""
+        rows = self.http.get(
+            "/_emulator/requests", params={"method": "POST", "path": "/v1/payment_intents"}
+        ).json()["data"]
+        return list(
+            {
+                r["idempotency_key"]: r
+                for r in rows
+                if r.get("fields", {}).get("amount") == str(amount) and r["status"] < 500
+            }.values()
+        )
 
     def authenticate(self, intent_id: str, outcome: str = "succeed") -> None:
         r = self.http.post(

@@ -12,8 +12,9 @@ import pytest
 
 from devstack.amqp import create_vhost, delete_vhost, ensure_rabbitmq, with_vhost
 from devstack.migrate import drop_database
+from devstack.payments import onboard
 from devstack.stack import Stack
-from tests.e2e.api_client import StoreHandle, admin, product_body, signup
+from tests.e2e.api_client import StoreHandle, admin, product_body, signup, wait_routable
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 SERVER, CLIENT = 2, 3  # OTLP span kinds
@@ -69,8 +70,11 @@ def traced_http(traced_stack):
 
 
 @pytest.fixture(scope="module")
-def shop(traced_http) -> StoreHandle:
-    return signup(traced_http, "traced")
+def shop(traced_stack, traced_http) -> StoreHandle:
+    store = signup(traced_http, "traced")
+    wait_routable(traced_http, store.host)
+    onboard(traced_http, store.host, store.token, traced_stack.stripe_url)
+    return store
 
 
 def _traceparent() -> tuple[str, str]:

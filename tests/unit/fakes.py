@@ -117,7 +117,9 @@ class InMemoryTx:
             variant = self._s.variants[vid]
             variant.quantity -= quantity
             lines.append(
-                ReservedLine(str(vid), variant.product_id, variant.sku, "Item", quantity, variant.price)
+                ReservedLine(
+                    str(vid), variant.product_id, variant.sku, "Item", quantity, variant.price
+                )
             )
         return tuple(lines), self._s.variants[sorted(wanted)[0]].currency
 
@@ -189,8 +191,14 @@ class InMemoryCheckoutStorage:
         self.failing_orders = 0
         self.now = lambda: datetime.now(UTC)
 
-    def add_store(self, store_id: int, *, account: str = "acct_1", charges_enabled: bool = True,
-                  plan: str = "standard") -> None:
+    def add_store(
+        self,
+        store_id: int,
+        *,
+        account: str = "acct_1",
+        charges_enabled: bool = True,
+        plan: str = "standard",
+    ) -> None:
         self.stores[store_id] = _State()
         self.accounts[store_id] = PaymentsAccount(account, charges_enabled, plan)
 
@@ -232,7 +240,8 @@ class InMemoryCarts:
         self.carts: dict[tuple[int, str], StoredCart] = {}
 
     def put(self, store_id: int, lines: list[tuple[uuid.UUID, int]]) -> str:
-        cart = StoredCart(uuid.uuid4().hex, [StoredLine(uuid.uuid4().hex[:12], str(v), q) for v, q in lines])
+        stored = [StoredLine(uuid.uuid4().hex[:12], str(v), q) for v, q in lines]
+        cart = StoredCart(uuid.uuid4().hex, stored)
         self.carts[(store_id, cart.id)] = cart
         return cart.id
 
@@ -307,7 +316,9 @@ class InMemoryGateway:
         if outcome == "refused":
             raise PaymentRefused("the provider refused the request", "ref123")
         self.creates += 1
-        status = {"succeed": "succeeded", "decline": "requires_payment_method", "3ds": "requires_action"}.get(outcome, "succeeded")
+        status = {"decline": "requires_payment_method", "3ds": "requires_action"}.get(
+            outcome, "succeeded"
+        )
         intent = Intent(f"pi_{next(self._ids)}", account, amount, status, dict(metadata))
         self.intents[intent.id] = intent
         self.keys[idempotency_key] = (intent.id, "500" if outcome == "lost" else None)
@@ -326,7 +337,8 @@ class InMemoryGateway:
         if self.unavailable:
             raise PaymentUnavailable("connection refused")
         for intent in self.intents.values():
-            if intent.account == account and all(intent.metadata.get(k) == v for k, v in metadata.items()):
+            matches = all(intent.metadata.get(k) == v for k, v in metadata.items())
+            if intent.account == account and matches:
                 return self._payment(intent)
         return None
 
@@ -363,7 +375,9 @@ class InMemoryGateway:
         return intent.id
 
     def succeeded_unrefunded(self) -> list[Intent]:
-        return [i for i in self.intents.values() if i.status == "succeeded" and i.refunded < i.amount]
+        return [
+            i for i in self.intents.values() if i.status == "succeeded" and i.refunded < i.amount
+        ]
 
 
 def with_state(record: Record, **changes: Any) -> Record:

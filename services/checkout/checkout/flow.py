@@ -67,6 +67,10 @@ PROVIDER_KEY_WINDOW = timedelta(hours=23)
 # consistent) list of recent intents once this much time has passed since it was first sent.
 LIST_LOOKUP_AFTER = timedelta(seconds=5)
 STEP_LIMIT = 8
+# A checkout the recovery worker finds not yet reserved is carried on (its worker may just be
+# queued behind other buyers of the same items); one this old is let go instead: the shopper
+# has long stopped waiting and must not be charged now.
+STALE_START = timedelta(minutes=10)
 
 CONSUMER = "stripe_webhook"
 
@@ -140,7 +144,7 @@ class CheckoutFlow:
         store_id = require_store_id()
         async with self._storage.transaction(store_id) as tx:
             record = await self._claim(tx, key, request)
-        return await self._drive(store_id, record.id)
+        return await self._drive(store_id, record)
 
     async def _claim(self, tx: CheckoutTx, key: str, request: dict[str, Any]) -> Record:
         """The record to work on, or the finished one to replay. Refuses a different request
@@ -180,33 +184,41 @@ class CheckoutFlow:
         await tx.save(record, lease_seconds=self._settings.lease_seconds)
         return record
 
-    async def _drive(self, store_id: int, record_id: uuid.UUID) -> Outcome:
+    async def _drive(self, store_id: int, start: Record) -> Outcome:
+        """Steps the record until it rests. Each step returns the record it wrote, or None when
+        another caller moved it first (then it is read again)."""
+        record: Record | None = start
         for _ in range(STEP_LIMIT):
-            record = await self._read(store_id, record_id)
+            if record is None:
+                record = await self._read(store_id, start.id)
             state = record.state
             if state is State.COMPLETED and record.response is not None:
                 return Replayed(record.response)
             if state in (State.DECLINED, State.FAILED, State.REFUNDED):
                 raise stored_error(record)
             if state is State.PROCESSING:
-                await self._reserve(store_id, record)
+                record = await self._reserve(store_id, record)
             elif state is State.RESERVED:
-                await self._pay(store_id, record)
+                record = await self._pay(store_id, record)
             elif state is State.REQUIRES_ACTION:
                 payment = await self._ask(store_id, record)
                 if payment.status == "requires_action":
                     return AwaitingAction(str(record.id), record.client_secret or "")
-                await self.observe(store_id, record.id, payment)
+                record = await self.observe(store_id, record.id, payment)
             elif state is State.REFUNDING:
-                await self._refund(store_id, record)
+                record = await self._refund(store_id, record)
+            else:
+                record = None
         raise Unavailable("this checkout is still being processed; retry with the same key")
 
     # --- the recovery worker -----------------------------------------------------------------
 
     async def recover(self, store_id: int, record_id: uuid.UUID) -> None:
-        """Finishes or undoes a checkout whose lease ran out."""
+        """Finishes or undoes a checkout whose lease ran out. Its first worker may still be
+        running: every step re-checks the state under the record's lock, so the two never
+        do a step twice."""
         record = await self._read(store_id, record_id)
-        if record.state is State.PROCESSING:
+        if record.state is State.PROCESSING and self._now() - record.created_at > STALE_START:
             async with self._storage.transaction(store_id) as tx:
                 current = await tx.get(record_id, lock=True)
                 if current.state is State.PROCESSING:
@@ -230,7 +242,7 @@ class CheckoutFlow:
             await self.observe(store_id, record.id, payment, expired=True)
             return
         try:
-            await self._drive(store_id, record_id)
+            await self._drive(store_id, record)
         except DomainError:
             pass  # the outcome is recorded; the shopper's retry replays it
 
@@ -240,7 +252,7 @@ class CheckoutFlow:
         async with self._storage.transaction(store_id) as tx:
             return await tx.get(record_id)
 
-    async def _reserve(self, store_id: int, record: Record) -> None:
+    async def _reserve(self, store_id: int, record: Record) -> Record | None:
         refusal: DomainError | None = None
         wanted: dict[uuid.UUID, int] = {}
         try:
@@ -255,7 +267,7 @@ class CheckoutFlow:
         async with self._storage.transaction(store_id) as tx:
             current = await tx.get(record.id, lock=True)
             if current.state is not State.PROCESSING:
-                return  # another caller got here first
+                return None  # another caller got here first
             account = await tx.payments_account()
             if refusal is None and not (account.charges_enabled and account.stripe_account_id):
                 refusal = FailedPrecondition("this store cannot accept payments yet")
@@ -264,29 +276,29 @@ class CheckoutFlow:
                 refusal = FailedPrecondition("cannot reserve: " + "; ".join(taken.problems))
             if refusal is not None or taken is None or isinstance(taken, Shortage):
                 refusal = refusal or FailedPrecondition("cannot reserve")
-                await tx.save(
-                    _move(
-                        current,
-                        Event.NOT_RESERVED,
-                        error_code=refusal.code,
-                        error_message=refusal.message,
-                    )
+                failed = _move(
+                    current,
+                    Event.NOT_RESERVED,
+                    error_code=refusal.code,
+                    error_message=refusal.message,
                 )
-                return
+                await tx.save(failed)
+                return failed
             lines, currency = taken
             amount = sum(line.quantity * line.unit_price for line in lines)
-            await tx.save(
-                _move(
-                    current,
-                    Event.RESERVED,
-                    reserved_lines=lines,
-                    currency=currency,
-                    amount=amount,
-                    application_fee=platform_fee(account.plan, amount),
-                    payment_account=account.stripe_account_id,
-                ),
-                lease_seconds=self._settings.lease_seconds,
+            reserved = _move(
+                current,
+                Event.RESERVED,
+                reserved_lines=lines,
+                currency=currency,
+                amount=amount,
+                application_fee=platform_fee(account.plan, amount),
+                payment_account=account.stripe_account_id,
+                # The create is sent next: from now on only ever with this attempt's key.
+                intent_requested_at=self._now(),
             )
+            await tx.save(reserved, lease_seconds=self._settings.lease_seconds)
+            return reserved
 
     def _account(self, record: Record) -> str:
         return record.payment_account or ""
@@ -302,7 +314,7 @@ class CheckoutFlow:
                 "the payment provider did not answer; retry with the same Idempotency-Key"
             ) from exc
 
-    async def _pay(self, store_id: int, record: Record) -> None:
+    async def _pay(self, store_id: int, record: Record) -> Record | None:
         metadata = intent_metadata(store_id, str(record.id), record.attempt)
         try:
             if record.payment_intent_id:
@@ -317,12 +329,12 @@ class CheckoutFlow:
                 )
                 if found is None:
                     await self._abandon(store_id, record)
-                    return
+                    return None
                 payment = found
             else:
                 record = await self._mark_requested(store_id, record)
                 if record.state is not State.RESERVED:
-                    return
+                    return None
                 payment = await self._create(store_id, record, metadata)
         except PaymentUnavailable as exc:
             await self._release_lease(store_id, record)
@@ -331,8 +343,8 @@ class CheckoutFlow:
             ) from exc
         except PaymentRefused as refused:
             await self._provider_fault(store_id, record, refused)
-            return
-        await self.observe(store_id, record.id, payment)
+            return None
+        return await self.observe(store_id, record.id, payment)
 
     async def _mark_requested(self, store_id: int, record: Record) -> Record:
         if record.intent_requested_at is not None:
@@ -376,11 +388,14 @@ class CheckoutFlow:
         *,
         expired: bool = False,
         dedupe: Dedupe | None = None,
-    ) -> None:
-        """What the provider says about one of this checkout's intents, from any caller."""
+    ) -> Record | None:
+        """What the provider says about one of this checkout's intents, from any caller; the
+        record as this call left it (None: as another caller left it)."""
         if payment.status == "succeeded" and payment.intent_id:
-            await self.settle_succeeded(store_id, record_id, payment.intent_id, dedupe=dedupe)
-        elif payment.status == "requires_action":
+            return await self.settle_succeeded(
+                store_id, record_id, payment.intent_id, dedupe=dedupe
+            )
+        if payment.status == "requires_action":
             await self._await_action(store_id, record_id, payment, dedupe)
         elif payment.status in ("declined", "canceled"):
             await self._settle_declined(store_id, record_id, payment, expired, dedupe)
@@ -388,6 +403,7 @@ class CheckoutFlow:
             record = await self._read(store_id, record_id)
             await self._release_lease(store_id, record)
             raise Unavailable("the payment is still processing; retry with the same key")
+        return None
 
     async def _await_action(
         self, store_id: int, record_id: uuid.UUID, payment: Payment, dedupe: Dedupe | None
@@ -453,44 +469,43 @@ class CheckoutFlow:
         *,
         account: str | None = None,
         dedupe: Dedupe | None = None,
-    ) -> None:
+    ) -> Record | None:
         """A payment of this checkout succeeded: make sure it has exactly one order, or is
-        refunded in full. Whoever calls first does it; later calls find it done."""
+        refunded in full. Whoever calls first does it; later calls find it done. Returns the
+        record as this call left it."""
         extra: str | None = None
-        placed = False
         async with self._storage.transaction(store_id) as tx:
             if dedupe and not await tx.first_time(*dedupe):
-                return
+                return None
             record = await tx.get(record_id, lock=True)
             if await tx.order_for_intent(intent_id) is not None:
-                return
+                return record
             ours = record.payment_intent_id == intent_id or (
                 record.payment_intent_id is None and record.intent_requested_at is not None
             )
             if not ours or record.state in (State.COMPLETED, State.PROCESSING):
                 extra = account or record.payment_account
             elif record.state in (State.REFUNDING, State.REFUNDED):
-                return
+                return record
             elif record.state in HOLDING_STOCK:
-                placed = await self._place(tx, record, intent_id, Event.PAID)
+                record = await self._place(tx, record, intent_id, Event.PAID)
             else:  # DECLINED or FAILED: the stock went back; take it again or refund
-                placed = await self._place_late(tx, record, intent_id)
+                record = await self._place_late(tx, record, intent_id)
         if extra is not None:
             await self._refund_extra(store_id, record_id, intent_id, extra)
-            return
-        if placed:
+            return None
+        if record.state is State.COMPLETED:
             await self._carts.delete(store_id, record.request["cart_id"])
-            return
-        current = await self._read(store_id, record_id)
-        if current.state is State.REFUNDING:
-            await self._refund(store_id, current)
-        elif current.state in HOLDING_STOCK:
+        elif record.state is State.REFUNDING:
+            return await self._refund(store_id, record)
+        elif record.state in HOLDING_STOCK:
             raise Unavailable(
                 "your payment was received and the order is being completed; retry with the"
                 " same Idempotency-Key"
             )
+        return record
 
-    async def _place_late(self, tx: CheckoutTx, record: Record, intent_id: str) -> bool:
+    async def _place_late(self, tx: CheckoutTx, record: Record, intent_id: str) -> Record:
         wanted = {uuid.UUID(line.variant_id): line.quantity for line in record.reserved_lines}
         taken = await tx.take_stock(wanted) if wanted else Shortage(["nothing was reserved"])
         if isinstance(taken, Shortage):
@@ -501,24 +516,23 @@ class CheckoutFlow:
             log.warning(
                 "checkout %s paid late (%s) and its stock is gone; refunding", record.id, intent_id
             )
-            await tx.save(
-                _move(
-                    record,
-                    Event.LATE_PAYMENT_REFUND,
-                    payment_intent_id=intent_id,
-                    error_code=gone.code,
-                    error_message=gone.message,
-                ),
-                lease_seconds=0,
+            refunding = _move(
+                record,
+                Event.LATE_PAYMENT_REFUND,
+                payment_intent_id=intent_id,
+                error_code=gone.code,
+                error_message=gone.message,
             )
-            return False
+            await tx.save(refunding, lease_seconds=0)
+            return refunding
         placed = await self._place(tx, record, intent_id, Event.LATE_PAYMENT_PLACED)
-        if not placed:
+        if placed.state is not State.COMPLETED:
             await tx.return_stock(record.reserved_lines)
         return placed
 
-    async def _place(self, tx: CheckoutTx, record: Record, intent_id: str, event: Event) -> bool:
-        """Writes the order; a failure is counted, and past the bound the payment is refunded."""
+    async def _place(self, tx: CheckoutTx, record: Record, intent_id: str, event: Event) -> Record:
+        """Writes the order; a failure is counted, and past the bound the payment is refunded.
+        Returns the record as saved."""
         with_intent = record.moved(record.state, payment_intent_id=intent_id)
         try:
             order = await tx.place_order(with_intent, intent_id)
@@ -527,13 +541,11 @@ class CheckoutFlow:
             overdue = self._now() - record.created_at > FINALIZE_DEADLINE
             if failures < MAX_FINALIZE_FAILURES and not overdue:
                 log.warning("order for checkout %s not written (%s); will retry", record.id, exc)
-                await tx.save(
-                    with_intent.moved(
-                        record.state, finalize_failures=failures, last_error=str(exc)
-                    ),
-                    lease_seconds=0,
+                failing = with_intent.moved(
+                    record.state, finalize_failures=failures, last_error=str(exc)
                 )
-                return False
+                await tx.save(failing, lease_seconds=0)
+                return failing
             reference = uuid.uuid4().hex[:12]
             log.error(
                 "ALERT checkout %s: payment %s succeeded but its order could not be written"
@@ -551,33 +563,30 @@ class CheckoutFlow:
                 f"we could not complete your order; your payment was refunded in full"
                 f" (reference {reference})"
             )
-            await tx.save(
-                _move(
-                    with_intent,
-                    Event.FINALIZE_FAILED,
-                    finalize_failures=failures,
-                    last_error=str(exc),
-                    error_code=failed.code,
-                    error_message=failed.message,
-                ),
-                lease_seconds=0,
-            )
-            return False
-        paid = Paid(str(record.id), order)
-        await tx.save(
-            _move(
+            refunding = _move(
                 with_intent,
-                event,
-                order_id=order.id,
-                client_secret=None,
-                response=self._encode(paid),
-                error_code=None,
-                error_message=None,
+                Event.FINALIZE_FAILED,
+                finalize_failures=failures,
+                last_error=str(exc),
+                error_code=failed.code,
+                error_message=failed.message,
             )
+            await tx.save(refunding, lease_seconds=0)
+            return refunding
+        paid = Paid(str(record.id), order)
+        completed = _move(
+            with_intent,
+            event,
+            order_id=order.id,
+            client_secret=None,
+            response=self._encode(paid),
+            error_code=None,
+            error_message=None,
         )
-        return True
+        await tx.save(completed)
+        return completed
 
-    async def _refund(self, store_id: int, record: Record) -> None:
+    async def _refund(self, store_id: int, record: Record) -> Record | None:
         """REFUNDING → REFUNDED: the whole payment back to the shopper."""
         try:
             refund = await self._gateway.refund(
@@ -593,9 +602,12 @@ class CheckoutFlow:
             raise Unavailable("your payment is being refunded; retry with the same key") from exc
         async with self._storage.transaction(store_id) as tx:
             current = await tx.get(record.id, lock=True)
-            if current.state is State.REFUNDING:
-                await tx.save(_move(current, Event.REFUND_DONE, refund_id=refund.id))
+            if current.state is not State.REFUNDING:
+                return current
+            refunded = _move(current, Event.REFUND_DONE, refund_id=refund.id)
+            await tx.save(refunded)
         metrics.PAYMENTS_REFUNDED.labels(reason="unfulfillable").inc()
+        return refunded
 
     async def _refund_extra(
         self, store_id: int, record_id: uuid.UUID, intent_id: str, account: str | None

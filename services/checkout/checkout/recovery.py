@@ -2,7 +2,8 @@
 and drives them to an end through the same steps a retry takes (CheckoutFlow.recover), so a
 crash never leaves stock reserved or money without an order:
 
-- processing: nothing reserved yet → failed (the shopper may retry with the same key);
+- processing: nothing reserved yet → carried on (its worker may only be queued behind other
+  buyers); if it is older than ten minutes → failed (the shopper may retry with the key);
 - reserved: the intent is asked for again with the same provider key (or looked up in the
   provider's consistent list): succeeded → order; declined → restock; unknown → later;
 - requires_action past its wait: the intent is cancelled (or, if it was paid meanwhile, the

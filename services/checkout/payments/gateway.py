@@ -95,21 +95,20 @@ _REFUSALS = (
 )
 
 
-class StripeGateway:
-    def __init__(self, settings: CheckoutSettings) -> None:
-        self._client = stripe.StripeClient(
-            settings.stripe_api_key,
-            base_addresses={"api": settings.stripe_api_base},
-            http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout),
-            stripe_version=STRIPE_API_VERSION,
-            # Retries are ours (same key, recovery worker), never a hidden loop in the SDK.
-            max_network_retries=0,
-        )
+def stripe_client(settings: CheckoutSettings) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        settings.stripe_api_key,
+        base_addresses={"api": settings.stripe_api_base},
+        http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout),
+        stripe_version=STRIPE_API_VERSION,
+        # Retries are ours (same key, recovery worker), never a hidden loop in the SDK.
+        max_network_retries=0,
+    )
 
-    @property
-    def client(self) -> stripe.StripeClient:
-        """For the payments room's other adapters (accounts, balance, payouts)."""
-        return self._client
+
+class StripeGateway:
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
 
     async def charge(
         self,
@@ -152,11 +151,17 @@ class StripeGateway:
                 )
             except stripe.RateLimitError:
                 await asyncio.sleep(0.2 * 2**attempt)
-            except (stripe.APIConnectionError, stripe.APIError) as exc:
+            except stripe.APIError as exc:
+                if exc.http_status != 409:
+                    raise PaymentUnavailable(str(exc)) from exc
+                # The same key is still executing (the recovery worker and a retry raced):
+                # once it finishes Stripe replays its answer to us.
+                await asyncio.sleep(0.2 * 2**attempt)
+            except stripe.APIConnectionError as exc:
                 raise PaymentUnavailable(str(exc)) from exc
             except _REFUSALS as exc:
                 raise _refused(exc, "a payment") from exc
-        raise PaymentUnavailable("Stripe is rate limiting; retry shortly")
+        raise PaymentUnavailable("Stripe is busy with this payment (rate limit or key in use)")
 
     async def retrieve(self, account: str, intent_id: str) -> Payment:
         try:
