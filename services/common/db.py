@@ -90,3 +90,28 @@ async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyn
     if row is None:
         raise LookupError("the statement returned no row")
     return row
+
+
+_CONNECTION_LOST = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_connection_loss(exc: BaseException | None) -> bool:
+    """A dependency went away mid-call: the same call may succeed on retry. asyncpg reports a
+    connection that died inside a transaction as an InterfaceError raised while closing the
+    transaction, with the real loss as its context, so look there too."""
+    if exc is None:
+        return False
+    if isinstance(exc, _CONNECTION_LOST):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        closed = "connection is closed" in str(exc) or "connection was closed" in str(exc)
+        return closed or is_connection_loss(exc.__context__)
+    return False

@@ -7,13 +7,13 @@ import logging
 import uuid
 from typing import Any
 
-import asyncpg
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from services.common import errors
+from services.common.db import is_connection_loss
 from services.common.interceptors import Behaviour, UnaryInterceptor
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,6 @@ def _internal_status(reference: str) -> grpc.Status:
     )
 
 
-_UNAVAILABLE_ERRORS = (
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
 class ErrorInterceptor(UnaryInterceptor):
     """Turns DomainError into its status with a message a person can act on; anything else is
     logged with its stack trace and reaches the caller only as INTERNAL with a reference."""
@@ -71,15 +62,18 @@ class ErrorInterceptor(UnaryInterceptor):
                 return await inner(request, context)
             except errors.DomainError as exc:
                 status = status_for(exc)
-            except _UNAVAILABLE_ERRORS:
-                log.warning("dependency unavailable in %s", method, exc_info=True)
-                status = status_for(errors.Unavailable("temporarily unavailable; retry shortly"))
             except (grpc.aio.AbortError, grpc.RpcError):
                 raise
-            except Exception:
-                reference = uuid.uuid4().hex[:12]
-                log.exception("unhandled error in %s (reference %s)", method, reference)
-                status = _internal_status(reference)
+            except Exception as exc:
+                if is_connection_loss(exc):
+                    log.warning("dependency unavailable in %s", method, exc_info=True)
+                    status = status_for(
+                        errors.Unavailable("temporarily unavailable; retry shortly")
+                    )
+                else:
+                    reference = uuid.uuid4().hex[:12]
+                    log.exception("unhandled error in %s (reference %s)", method, reference)
+                    status = _internal_status(reference)
             await context.abort(status.code, status.details, status.trailing_metadata)
 
         return call

@@ -13,6 +13,7 @@ is byte-identical to the first answer."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from services.checkout.payments.rules import (
     intent_metadata,
 )
 from services.common import metrics
+from services.common.db import is_connection_loss
 from services.common.errors import (
     Aborted,
     DomainError,
@@ -144,7 +146,15 @@ class CheckoutFlow:
         store_id = require_store_id()
         async with self._storage.transaction(store_id) as tx:
             record = await self._claim(tx, key, request)
-        return await self._drive(store_id, record)
+        try:
+            return await self._drive(store_id, record)
+        except Exception as exc:
+            if is_connection_loss(exc):
+                # The database went away mid-step: let the shopper's retry (or the recovery
+                # worker) take over at once instead of waiting for the lease.
+                with contextlib.suppress(Exception):
+                    await self._release_lease(store_id, await self._read(store_id, record.id))
+            raise
 
     async def _claim(self, tx: CheckoutTx, key: str, request: dict[str, Any]) -> Record:
         """The record to work on, or the finished one to replay. Refuses a different request
