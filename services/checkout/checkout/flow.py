@@ -256,6 +256,12 @@ class CheckoutFlow:
         except DomainError:
             pass  # the outcome is recorded; the shopper's retry replays it
 
+    async def has_order(self, store_id: int, intent_id: str) -> bool:
+        """Whether a payment already has its order (the usual case when Stripe's webhook for it
+        arrives: the checkout itself placed it)."""
+        async with self._storage.transaction(store_id) as tx:
+            return await tx.order_for_intent(intent_id) is not None
+
     # --- steps ---------------------------------------------------------------------------------
 
     async def _read(self, store_id: int, record_id: uuid.UUID) -> Record:

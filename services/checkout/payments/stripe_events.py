@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 # (store id, the verified event as a plain dict) → the effect.
 Handler = Callable[[int, dict[str, Any]], Awaitable[None]]
 SETTLED_BY_STATUS = ("succeeded", "declined", "canceled", "requires_action")
+# The intent events that can change what the checkout must do; the others (created,
+# processing, amount_capturable_updated, …) are acknowledged without a look at Stripe.
+INTENT_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.requires_action",
+)
 
 
 class StripeEvents:
@@ -64,6 +72,9 @@ class StripeEvents:
             ) from None
         event: dict[str, Any] = verified.to_dict()
         kind = event["type"]
+        if kind not in INTENT_EVENTS and kind != "account.updated" and kind not in self._handlers:
+            log.debug("Stripe event %s (%s) not handled", event["id"], kind)
+            return
         account = event.get("account")
         if not account:
             log.info("Stripe platform event %s (%s) acknowledged", event["id"], kind)
@@ -73,14 +84,12 @@ class StripeEvents:
             log.warning("Stripe event %s (%s) for unknown account %s", event["id"], kind, account)
             return
         try:
-            if kind.startswith("payment_intent."):
+            if kind in INTENT_EVENTS:
                 await self._intent(store_id, account, event)
             elif kind == "account.updated":
                 await self._account_updated(store_id, account)
-            elif kind in self._handlers:
-                await self._handlers[kind](store_id, event)
             else:
-                log.debug("Stripe event %s (%s) not handled", event["id"], kind)
+                await self._handlers[kind](store_id, event)
         except PaymentUnavailable as exc:
             # Stripe retries a non-2xx answer: we look again then.
             raise Unavailable("the payment provider did not answer; retry") from exc
@@ -96,6 +105,10 @@ class StripeEvents:
         if not ours:
             log.info("Stripe event %s is not about one of this store's checkouts", event["id"])
             return
+        if intent.get("status") == "succeeded" and await self._flow.has_order(
+            store_id, intent["id"]
+        ):
+            return  # an order exists for it: nothing any event can change
         payment = await self._gateway.retrieve(account, intent["id"])
         if payment.status not in SETTLED_BY_STATUS:
             return  # still processing: a later event (or the recovery worker) settles it
