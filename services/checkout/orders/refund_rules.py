@@ -171,14 +171,16 @@ def reconcile(
     *,
     final_status: str | None = None,
 ) -> Reconciled:
-    """Merges the refunds Stripe reports (`seen`) into those recorded. `final_status` is an
-    admin action's own outcome for the order (a cancellation)."""
+    """Merges the refunds Stripe reports (`seen`, newest first) into those recorded.
+    `final_status` is an admin action's own outcome for the order (a cancellation)."""
     by_id = {r.stripe_id: r for r in recorded}
     order = [r.stripe_id for r in recorded]
     new: set[str] = set()
     appeared: list[RecordedRefund] = []
     failed: list[RecordedRefund] = []
-    for refund in sorted(seen, key=lambda r: (r.created_at is None, r.created_at or 0, r.id)):
+    # `seen` is newest first, as Stripe lists; oldest first here, ties kept in Stripe's order.
+    oldest_first = sorted(reversed(seen), key=lambda r: (r.created_at is None, r.created_at or 0))
+    for refund in oldest_first:
         incoming = _from_stripe(refund)
         before = by_id.get(refund.id)
         if before is None:

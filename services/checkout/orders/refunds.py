@@ -105,7 +105,7 @@ class Refunds:
             # until the next read), rather than fail a call whose money already moved.
             seen = []
         if made is not None and made.id not in {r.id for r in seen}:
-            seen.append(made)
+            seen.insert(0, made)  # the newest
         fee = await self._fee(seen)
         async with tenant_transaction(self._pool, store_id=store_id) as conn:
             order_id = await ledger.lock_order_of_intent(conn, store_id, intent_id)

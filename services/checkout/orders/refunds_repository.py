@@ -39,7 +39,7 @@ async def recorded_refunds(
         """SELECT stripe_refund_id, amount, status, source, cancellation, failure_reason,
                   fee_refunded, stripe_created_at
            FROM refunds WHERE store_id = $1 AND order_id = $2
-           ORDER BY coalesce(stripe_created_at, created_at), id""",
+           ORDER BY coalesce(stripe_created_at, created_at), created_at, id""",
         store_id,
         order_id,
     )

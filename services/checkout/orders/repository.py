@@ -23,7 +23,7 @@ SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        ARRAY(SELECT ROW(r.stripe_refund_id, r.amount, r.status, r.source, r.cancellation,
                         r.failure_reason, r.fee_refunded, r.created_at, r.updated_at)
              FROM refunds r WHERE r.store_id = o.store_id AND r.order_id = o.id
-             ORDER BY coalesce(r.stripe_created_at, r.created_at), r.id) AS refunds,
+             ORDER BY coalesce(r.stripe_created_at, r.created_at), r.created_at, r.id) AS refunds,
        (SELECT d.status FROM disputes d WHERE d.store_id = o.store_id AND d.order_id = o.id
         ORDER BY coalesce(d.stripe_created_at, d.created_at) DESC, d.id LIMIT 1)
          AS dispute_status,
