@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from services.events.consumers.email import message_id_for
@@ -444,6 +445,62 @@ def test_another_stores_refunds_and_disputes_never_show_here(
     assert dispute["id"] not in {
         h.get("dispute_id") for h in _hooks(webhook_receiver, shop, "orders/disputed")
     }
+
+
+def _connect_event(http, stack, control, kind: str, account: str, obj: dict) -> httpx.Response:
+    """An event signed with the Connect endpoint's secret, as Stripe would sign it, posted to
+    the platform's Connect endpoint through Envoy."""
+    payload = json.dumps(
+        {
+            "id": f"evt_test_{time.time_ns()}",
+            "object": "event",
+            "type": kind,
+            "account": account,
+            "created": int(time.time()),
+            "data": {"object": obj},
+        }
+    )
+    return http.post(
+        "/v1/stripe/connect-webhooks",
+        content=payload,
+        headers={
+            "host": "api.myshop.localhost",
+            "content-type": "application/json",
+            "stripe-signature": control.sign(payload, stack.stripe_connect_webhook_secret),
+        },
+    )
+
+
+def test_an_event_naming_another_accounts_objects_changes_nothing(
+    http, stack, shop, other, control, stripe, webhook_receiver
+):
+    """Events are routed by `account`; the objects are read on that account only, so an event
+    for this store's account can never move another store's order (nor fail forever)."""
+    theirs = _order(http, other)
+    refund = control.dashboard_refund(payment_intent=theirs["payment_intent_id"], amount=500)
+    dispute = control.open_dispute(_charge(stripe, other, theirs["payment_intent_id"]))
+    before = _until(
+        http, other, theirs["id"], lambda o: o.get("refunds") and o.get("disputed"), "theirs"
+    )
+    for kind, obj in (
+        ("charge.dispute.created", {"id": dispute["id"], "object": "dispute"}),
+        (
+            "refund.created",
+            {"id": refund["id"], "object": "refund", "payment_intent": theirs["payment_intent_id"]},
+        ),
+        ("payout.failed", {"id": "po_not_this_accounts", "object": "payout"}),
+    ):
+        r = _connect_event(http, stack, control, kind, shop.account, obj)
+        assert r.status_code == 200, (kind, r.text)  # acknowledged: asking again cannot help
+    time.sleep(SETTLE)
+    assert _get(http, other, theirs["id"]) == before
+    assert len(_hooks(webhook_receiver, other, "orders/disputed", theirs["id"])) == 1
+    for topic in ("orders/disputed", "orders/refunded", "payouts/failed"):
+        assert not [
+            h
+            for h in _hooks(webhook_receiver, shop, topic)
+            if h.get("order_id") == theirs["id"] or h.get("payout_id") == "po_not_this_accounts"
+        ]
 
 
 def test_new_topics_are_accepted_and_unknown_ones_refused(http, shop):

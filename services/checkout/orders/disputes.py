@@ -34,9 +34,13 @@ class Disputes:
 
     async def on_stripe_event(self, store_id: int, event: dict[str, Any]) -> None:
         """charge.dispute.created, .updated, .closed, .funds_withdrawn, .funds_reinstated."""
-        dispute = await self._reads.dispute(
-            event.get("account") or "", event["data"]["object"]["id"]
-        )
+        try:
+            dispute = await self._reads.dispute(
+                event.get("account") or "", event["data"]["object"]["id"]
+            )
+        except LookupError as exc:
+            log.warning("Stripe event %s: %s; acknowledged", event["id"], exc)
+            return
         if not dispute.payment_intent:
             log.info("dispute %s names no payment intent; nothing to record", dispute.id)
             return

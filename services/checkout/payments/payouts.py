@@ -45,7 +45,13 @@ class PayoutNews:
         self._reads = reads
 
     async def on_stripe_event(self, store_id: int, event: dict[str, Any]) -> None:
-        payout = await self._reads.payout(event.get("account") or "", event["data"]["object"]["id"])
+        try:
+            payout = await self._reads.payout(
+                event.get("account") or "", event["data"]["object"]["id"]
+            )
+        except LookupError as exc:
+            log.warning("Stripe event %s: %s; acknowledged", event["id"], exc)
+            return
         if payout.status not in NEWS:
             log.info("payout %s is %s; nothing to announce yet", payout.id, payout.status)
             return

@@ -4,7 +4,7 @@ Stripe returns it now (list and retrieve are strongly consistent; search is neve
 Stripe webhook handlers treat an event as a hint and read here instead of trusting its body.
 
 No answer (connection, 5xx, rate limit) → PaymentUnavailable: the handler answers non-2xx and
-Stripe sends the event again later."""
+Stripe sends the event again later. An object not on the account asked about → LookupError."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 def _unavailable(exc: stripe.StripeError) -> PaymentUnavailable:
     return PaymentUnavailable(f"{type(exc).__name__}: {exc.user_message or exc}")
+
+
+def _failed(exc: stripe.StripeError, what: str) -> Exception:
+    """Not on this account (an event that names another account's object): LookupError, which
+    the handler acknowledges — asking again would never find it. Anything else: ask later."""
+    if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
+        return LookupError(f"{what} not found on this account")
+    return _unavailable(exc)
 
 
 class StripeReads:
@@ -81,7 +89,7 @@ class StripeReads:
                 )
             )
         except stripe.StripeError as exc:
-            raise _unavailable(exc) from exc
+            raise _failed(exc, f"dispute {dispute_id}") from exc
         evidence = found.get("evidence_details") or {}
         return Dispute(
             id=found["id"],
@@ -103,7 +111,7 @@ class StripeReads:
                 )
             )
         except stripe.StripeError as exc:
-            raise _unavailable(exc) from exc
+            raise _failed(exc, f"payout {payout_id}") from exc
         return Payout(
             id=found["id"],
             status=found["status"],
