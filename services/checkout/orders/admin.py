@@ -7,6 +7,7 @@ order.cancelled in the same transaction."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,6 +165,10 @@ class OrderAdmin:
                 raise Unavailable("the payment provider did not answer; retry") from exc
             except PaymentRefused as exc:
                 if exc.shopper_fixable:
+                    # Stripe knows refunds (or a dispute) the order may not have heard of yet:
+                    # bring it up to date, so the merchant's next look is right.
+                    with contextlib.suppress(PaymentUnavailable):
+                        await self._refunds.sync(store_id, account, order.payment_intent_id)
                     raise FailedPrecondition(exc.message) from exc
                 raise FailedPrecondition(
                     f"the payment provider refused the refund (reference {exc.reference})"
