@@ -24,14 +24,18 @@ from services.checkout.checkout.servicer import CheckoutServicer, encode_paid
 from services.checkout.checkout.storage import CheckoutStorage
 from services.checkout.config import CheckoutSettings
 from services.checkout.orders.admin import OrderAdmin
+from services.checkout.orders.disputes import Disputes
+from services.checkout.orders.refunds import Refunds
 from services.checkout.orders.servicer import OrdersAdminServicer
 from services.checkout.payments.accounts import StoreAccounts
 from services.checkout.payments.connect import StripeConnect
 from services.checkout.payments.gateway import StripeGateway, stripe_client
 from services.checkout.payments.onboarding import Payments
+from services.checkout.payments.payouts import PayoutNews
 from services.checkout.payments.rules import PaymentGateway
 from services.checkout.payments.servicer import PaymentsAdminServicer, StripeWebhooksServicer
-from services.checkout.payments.stripe_events import StripeEvents
+from services.checkout.payments.stripe_events import Handler, StripeEvents
+from services.checkout.payments.stripe_reads import StripeReads
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
@@ -56,6 +60,30 @@ class Checkout:
     accounts: StoreAccounts
     connect: StripeConnect
     recovery: RecoveryWorker
+    refunds: Refunds
+    disputes: Disputes
+    payouts: PayoutNews
+
+
+def stripe_side_handlers(part: Checkout) -> dict[str, Handler]:
+    """What changes on Stripe's side and reaches the platform: refunds (made here or in the
+    Dashboard), disputes, payouts. Each handler reads the object from Stripe now."""
+    refunds = dict.fromkeys(
+        ("charge.refunded", "refund.created", "refund.updated", "refund.failed"),
+        part.refunds.on_stripe_event,
+    )
+    disputes = dict.fromkeys(
+        (
+            "charge.dispute.created",
+            "charge.dispute.updated",
+            "charge.dispute.closed",
+            "charge.dispute.funds_withdrawn",
+            "charge.dispute.funds_reinstated",
+        ),
+        part.disputes.on_stripe_event,
+    )
+    payouts = dict.fromkeys(("payout.paid", "payout.failed"), part.payouts.on_stripe_event)
+    return {**refunds, **disputes, **payouts}
 
 
 def build(
@@ -91,6 +119,7 @@ def build(
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
+        reads = StripeReads(client)
         made.set(
             Checkout(
                 db,
@@ -100,6 +129,9 @@ def build(
                 StoreAccounts(db, workers_db),
                 StripeConnect(client),
                 recovery,
+                Refunds(db, reads),
+                Disputes(db, reads),
+                PayoutNews(db, reads),
             )
         )
 
@@ -110,7 +142,7 @@ def build(
         )
         checkout_pb2_grpc.add_CheckoutServicer_to_server(CheckoutServicer(part.flow), server)
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
-            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway)), server
+            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway, part.refunds)), server
         )
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),
@@ -123,6 +155,7 @@ def build(
             part.connect,
             platform_secret=settings.stripe_webhook_secret,
             connect_secret=settings.stripe_connect_webhook_secret,
+            handlers=stripe_side_handlers(part),
         )
         checkout_pb2_grpc.add_StripeWebhooksServicer_to_server(
             StripeWebhooksServicer(events), server

@@ -51,6 +51,30 @@ PAYMENTS_REFUNDED = Counter(
     "Payments refunded because no order could take them, by reason.",
     ["reason"],
 )
+REFUNDS_RECORDED = Counter(
+    "shop_refunds_recorded",
+    "Refunds recorded on orders, by who made them (admin: the platform's API; stripe: Stripe's"
+    " Dashboard).",
+    ["source"],
+)
+REFUNDS_FAILED = Counter(
+    "shop_refunds_failed",
+    "Refunds that failed or were canceled after being made (the money went back to the store),"
+    " by Stripe's failure_reason (a small fixed set). Alert on any increase.",
+    ["reason"],
+)
+DISPUTES = Counter(
+    "shop_disputes",
+    "Disputes of order payments: opened, and closed by outcome (won, lost, warning_closed,"
+    " prevented).",
+    ["outcome"],
+)
+PAYOUTS_FAILED = Counter(
+    "shop_payouts_failed",
+    "Payouts to a store's bank account that failed, by Stripe's failure_code. Alert on any"
+    " increase.",
+    ["code"],
+)
 OUTBOX_PENDING = Gauge("shop_outbox_pending_events", "Outbox events not yet published.")
 OUTBOX_LAG_SECONDS = Gauge(
     "shop_outbox_lag_seconds", "Age of the oldest outbox event not yet published."

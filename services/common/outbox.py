@@ -15,6 +15,7 @@ from services.common import telemetry
 
 ORDERS_EXCHANGE = "orders.events"
 INVENTORY_EXCHANGE = "inventory.events"
+PAYOUTS_EXCHANGE = "payouts.events"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ def order_event(action: str, data: dict[str, Any], key: str) -> Event:
         type=f"order.{action}",
         exchange=ORDERS_EXCHANGE,
         routing_key=f"order.{action}",
+        data=data,
+        key=key,
+    )
+
+
+def payout_event(action: str, data: dict[str, Any], key: str) -> Event:
+    """`payout.{action}` (paid, failed) about the store's payouts to its bank account."""
+    return Event(
+        type=f"payout.{action}",
+        exchange=PAYOUTS_EXCHANGE,
+        routing_key=f"payout.{action}",
         data=data,
         key=key,
     )

@@ -349,7 +349,12 @@ class InMemoryGateway:
         return self._payment(intent)
 
     async def refund(
-        self, account: str, intent_id: str, amount: int | None, idempotency_key: str
+        self,
+        account: str,
+        intent_id: str,
+        amount: int | None,
+        idempotency_key: str,
+        metadata: dict[str, str] | None = None,
     ) -> Refund:
         if self.unavailable:
             raise PaymentUnavailable("connection refused")

@@ -16,6 +16,7 @@ from typing_extensions import is_typeddict
 
 from services.checkout.payments.connect import StripeConnect
 from services.checkout.payments.gateway import STRIPE_API_VERSION, StripeGateway
+from services.checkout.payments.stripe_reads import StripeReads
 
 _OPTION_KEYS = {"idempotency_key", "stripe_account", "stripe_version", "headers", "api_key"}
 
@@ -107,6 +108,28 @@ def _recorder() -> Recorder:
                 {"object": "account_link", "url": "https://x", "expires_at": 1}, "sk_test"
             ),
             ".v1.payouts": listing,
+            ".v1.payouts.retrieve_async": stripe.Payout.construct_from(
+                {
+                    "id": "po_1",
+                    "object": "payout",
+                    "status": "paid",
+                    "amount": 1,
+                    "currency": "usd",
+                },
+                "sk_test",
+            ),
+            ".v1.refunds.list_async": listing,
+            ".v1.application_fees": listing,
+            ".v1.disputes": stripe.Dispute.construct_from(
+                {
+                    "id": "dp_1",
+                    "object": "dispute",
+                    "status": "needs_response",
+                    "amount": 1,
+                    "currency": "usd",
+                },
+                "sk_test",
+            ),
             ".v1.payment_intents.list_async": listing,
             ".v1.balance": stripe.Balance.construct_from(
                 {"object": "balance", "available": [], "pending": []}, "sk_test"
@@ -122,6 +145,8 @@ TYPED = {
     ".v1.accounts.create_async": sp.AccountCreateParams,
     ".v1.account_links.create_async": sp.AccountLinkCreateParams,
     ".v1.payouts.list_async": sp.PayoutListParams,
+    ".v1.refunds.list_async": sp.RefundListParams,
+    ".v1.application_fees.list_async": sp.ApplicationFeeListParams,
 }
 
 
@@ -142,10 +167,16 @@ async def _every_call() -> Recorder:
     await gateway.cancel("acct_1", "pi_1")
     await gateway.refund("acct_1", "pi_1", 500, "k")
     await gateway.refund("acct_1", "pi_1", None, "k2")
+    await gateway.refund("acct_1", "pi_1", 100, "k3", {"order_id": "o", "made_by": "admin"})
     connect = StripeConnect(client)  # type: ignore[arg-type]
     await connect.create_account(1, "owner@example.com")
     await connect.onboarding_link("acct_1", "https://a/return", "https://a/refresh")
     await connect.payouts("acct_1", 10, "po_1")
+    reads = StripeReads(client)  # type: ignore[arg-type]
+    await reads.refunds_of("acct_1", "pi_1")
+    await reads.application_fee("ch_1")
+    await reads.dispute("acct_1", "dp_1")
+    await reads.payout("acct_1", "po_1")
     return client
 
 
@@ -160,7 +191,7 @@ async def test_every_parameter_sent_exists_in_the_sdks_typed_params():
             continue
         assert unknown_keys(params, typed) == [], path
         checked += 1
-    assert checked >= 7
+    assert checked >= 10
 
 
 def test_the_check_refuses_a_parameter_the_api_version_no_longer_has():

@@ -1,8 +1,13 @@
-"""Merchant order operations: read, list, cancel (full refund + restock), refund (partial)."""
+"""Merchant order operations: read, list, cancel (full refund + restock), refund (partial).
+
+A refund is made on Stripe first (idempotency key derived from the order), then recorded with
+the order's other refunds (orders.refunds): the refund row, the refunded amount and status,
+the lines refunded and restocked (once per Stripe refund), and order.refunded or
+order.cancelled in the same transaction."""
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,13 +15,18 @@ from datetime import datetime
 import asyncpg
 
 from services.checkout.orders import repository as orders
+from services.checkout.orders.refund_rules import refund_metadata
+from services.checkout.orders.refunds import AdminAction, Refunds
 from services.checkout.payments.accounts import account_in
-from services.checkout.payments.rules import PaymentGateway, PaymentUnavailable
-from services.common import outbox
+from services.checkout.payments.rules import (
+    PaymentGateway,
+    PaymentRefused,
+    PaymentUnavailable,
+    Refund,
+)
 from services.common.db import tenant_transaction
 from services.common.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.common.ids import parse_uuid
-from services.common.inventory_events import move_stock
 from services.common.tenancy import require_store_id
 
 MAX_PAGE = 250
@@ -43,9 +53,10 @@ class RefundRequest:
 
 
 class OrderAdmin:
-    def __init__(self, pool: asyncpg.Pool, gateway: PaymentGateway) -> None:
+    def __init__(self, pool: asyncpg.Pool, gateway: PaymentGateway, refunds: Refunds) -> None:
         self._pool = pool
         self._gateway = gateway
+        self._refunds = refunds
 
     async def get(self, order_id: str) -> orders.Order:
         oid = parse_uuid(order_id, "id")
@@ -78,13 +89,12 @@ class OrderAdmin:
         remaining = order.total - order.refunded
         lines = {line.variant_id: line.quantity - line.refunded_quantity for line in order.lines}
         return await self._refund(
-            oid,
             order,
             remaining,
-            lines if restock else {},
-            final_status="cancelled",
+            lines,
+            restock=lines if restock else {},
+            cancellation=True,
             key=f"cancel:{oid}",
-            refunded_lines=lines,
         )
 
     async def refund(self, request: RefundRequest) -> orders.Order:
@@ -114,74 +124,61 @@ class OrderAdmin:
                 "amount_minor", f"must be 1 to {order.total - order.refunded} (not yet refunded)"
             )
         return await self._refund(
-            oid,
             order,
             amount,
-            lines if request.restock else {},
-            final_status=None,
-            key=f"refund:{oid}:{order.refunded}:{amount}",
-            refunded_lines=lines,
+            lines,
+            restock=lines if request.restock else {},
+            cancellation=False,
+            # The admin API's refunds so far, not the refunded amount (which Stripe-side
+            # refunds and failures move): a retry after a lost answer repeats the key and
+            # Stripe replays the refund; a deliberate second refund gets a new key.
+            key=f"refund:{oid}:n{order.admin_refunds}:{amount}",
         )
 
     async def _refund(
         self,
-        oid: uuid.UUID,
         order: orders.Order,
         amount: int,
-        restock: dict[str, int],
+        lines: dict[str, int],
         *,
-        final_status: str | None,
+        restock: dict[str, int],
+        cancellation: bool,
         key: str,
-        refunded_lines: dict[str, int] | None = None,
     ) -> orders.Order:
         store_id = require_store_id()
-        async with tenant_transaction(self._pool, readonly=True) as conn:
-            account = await account_in(conn, store_id) or ""
+        account = order.payment_account
+        if not account:
+            async with tenant_transaction(self._pool, readonly=True) as conn:
+                account = await account_in(conn, store_id) or ""
+        made: Refund | None = None
         if amount > 0:
             try:
                 # Stripe first: the idempotency key makes a retried call refund once.
-                await self._gateway.refund(
-                    account, order.payment_intent_id, amount, f"shop:{store_id}:{key}"
+                made = await self._gateway.refund(
+                    account,
+                    order.payment_intent_id,
+                    amount,
+                    f"shop:{store_id}:{key}",
+                    refund_metadata(store_id, str(order.id), cancellation=cancellation),
                 )
             except PaymentUnavailable as exc:
                 raise Unavailable("the payment provider did not answer; retry") from exc
-        async with tenant_transaction(self._pool) as conn:
-            current = await orders.load(conn, store_id, oid)
-            if current.refunded != order.refunded:
-                return current  # a concurrent identical call already recorded it
-            refunded = order.refunded + amount
-            status = final_status or (
-                "refunded" if refunded == order.total else "partially_refunded"
-            )
-            await conn.execute(
-                """UPDATE orders SET refunded = $3, status = $4, updated_at = clock_timestamp()
-                   WHERE store_id = $1 AND id = $2""",
-                store_id,
-                oid,
-                refunded,
-                status,
-            )
-            for variant_id, quantity in (refunded_lines or restock).items():
-                await conn.execute(
-                    """UPDATE order_items SET refunded_quantity = refunded_quantity + $4
-                       WHERE store_id = $1 AND order_id = $2 AND variant_id = $3::uuid""",
-                    store_id,
-                    oid,
-                    variant_id,
-                    quantity,
-                )
-            if restock:
-                await move_stock(
-                    conn, store_id, "restocked", {uuid.UUID(v): q for v, q in restock.items()}
-                )
-            action = "cancelled" if final_status == "cancelled" else "refunded"
-            updated = await orders.load(conn, store_id, oid)
-            await outbox.record(
-                conn,
-                outbox.order_event(
-                    action,
-                    {**orders.order_event_data(updated), "refunded_minor": amount},
-                    f"order-{action}:{oid}:{refunded}",
-                ),
-            )
-            return updated
+            except PaymentRefused as exc:
+                if exc.shopper_fixable:
+                    # Stripe knows refunds (or a dispute) the order may not have heard of yet:
+                    # bring it up to date, so the merchant's next look is right.
+                    with contextlib.suppress(PaymentUnavailable):
+                        await self._refunds.sync(store_id, account, order.payment_intent_id)
+                    raise FailedPrecondition(exc.message) from exc
+                raise FailedPrecondition(
+                    f"the payment provider refused the refund (reference {exc.reference})"
+                ) from exc
+        action = AdminAction(
+            key=made.id if made else key,
+            refund=made,
+            cancellation=cancellation,
+            refunded_lines=lines,
+            restock=restock,
+        )
+        updated = await self._refunds.sync(store_id, account, order.payment_intent_id, admin=action)
+        return updated or order

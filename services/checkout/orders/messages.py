@@ -42,4 +42,22 @@ def order_message(order: Order) -> pb.Order:
         application_fee=money(order.application_fee, order.currency),
         created_at=to_timestamp(order.created_at),
         updated_at=to_timestamp(order.updated_at),
+        application_fee=money(order.application_fee, order.currency),
+        application_fee_refunded=money(order.application_fee_refunded, order.currency),
+        refunds=[
+            pb.OrderRefund(
+                id=refund.stripe_id,
+                amount=money(refund.amount, order.currency),
+                status=refund.status,
+                failure_reason=refund.failure_reason or "",
+                source=refund.source,
+                cancellation=refund.cancellation,
+                application_fee_refunded=money(refund.fee_refunded, order.currency),
+                created_at=to_timestamp(refund.created_at),
+                updated_at=to_timestamp(refund.updated_at),
+            )
+            for refund in order.refunds
+        ],
+        disputed=order.disputed,
+        dispute_status=order.dispute_status or "",
     )

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.checkout.checkout.storage import Record
-from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine
+from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine, OrderRefund
 from services.common import cursor, metrics, outbox
 from services.common.errors import NotFound
 
@@ -19,7 +19,14 @@ ORDER_SELECT = """
 SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        o.shipping_address::text AS shipping, o.billing_address::text AS billing,
        o.payment_intent_id, o.created_at, o.updated_at, o.checkout_id, o.application_fee,
-       o.payment_account,
+       o.payment_account, o.application_fee_refunded, o.admin_refunds,
+       ARRAY(SELECT ROW(r.stripe_refund_id, r.amount, r.status, r.source, r.cancellation,
+                        r.failure_reason, r.fee_refunded, r.created_at, r.updated_at)
+             FROM refunds r WHERE r.store_id = o.store_id AND r.order_id = o.id
+             ORDER BY coalesce(r.stripe_created_at, r.created_at), r.created_at, r.id) AS refunds,
+       (SELECT d.status FROM disputes d WHERE d.store_id = o.store_id AND d.order_id = o.id
+        ORDER BY coalesce(d.stripe_created_at, d.created_at) DESC, d.id LIMIT 1)
+         AS dispute_status,
        ARRAY(SELECT ROW(i.variant_id, i.product_id, i.sku, i.title, i.quantity, i.unit_price,
                         i.refunded_quantity)
              FROM order_items i WHERE i.store_id = o.store_id AND i.order_id = o.id
@@ -49,6 +56,10 @@ def order_from_row(row: asyncpg.Record) -> Order:
         checkout_id=row["checkout_id"],
         application_fee=row["application_fee"],
         payment_account=row["payment_account"],
+        application_fee_refunded=row["application_fee_refunded"],
+        refunds=tuple(OrderRefund(*refund) for refund in row["refunds"]),
+        dispute_status=row["dispute_status"],
+        admin_refunds=row["admin_refunds"],
     )
 
 

@@ -22,6 +22,22 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class OrderRefund:
+    """One refund of the order's payment, as recorded from Stripe."""
+
+    stripe_id: str
+    amount: int
+    status: str  # pending | requires_action | succeeded | failed | canceled
+    source: str  # admin (the platform's API) | stripe (made on Stripe's side)
+    cancellation: bool
+    failure_reason: str | None
+    # The share of the order's application fee this refund returned to the store.
+    fee_refunded: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class Order:
     id: uuid.UUID
     number: int
@@ -41,3 +57,14 @@ class Order:
     application_fee: int = 0
     # The connected account the payment was made on (refunds go there too).
     payment_account: str | None = None
+    # The part of application_fee that refunds returned (Stripe's application fee object).
+    application_fee_refunded: int = 0
+    refunds: tuple[OrderRefund, ...] = ()
+    # The latest dispute's status (dispute_rules.STATUSES); None if never disputed.
+    dispute_status: str | None = None
+    # How many refunds the admin API has made (the next one's Stripe idempotency key).
+    admin_refunds: int = 0
+
+    @property
+    def disputed(self) -> bool:
+        return self.dispute_status is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -206,7 +206,12 @@ class StripeGateway:
         return payment_from_intent(intent)
 
     async def refund(
-        self, account: str, intent_id: str, amount: int | None, idempotency_key: str
+        self,
+        account: str,
+        intent_id: str,
+        amount: int | None,
+        idempotency_key: str,
+        metadata: dict[str, str] | None = None,
     ) -> Refund:
         params: stripe.params.RefundCreateParams = {
             "payment_intent": intent_id,
@@ -215,6 +220,8 @@ class StripeGateway:
         }
         if amount is not None:
             params["amount"] = amount
+        if metadata:
+            params["metadata"] = metadata
         try:
             refund = await self._client.v1.refunds.create_async(
                 params=params,
@@ -222,6 +229,36 @@ class StripeGateway:
             )
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise PaymentUnavailable(str(exc)) from exc
+        except stripe.InvalidRequestError as exc:
+            reason = _REFUND_REFUSALS.get(getattr(exc, "code", None) or "")
+            if reason is None:
+                raise _refused(exc, "a refund") from exc
+            raise PaymentRefused(reason, uuid.uuid4().hex[:12], shopper_fixable=True) from exc
         except _REFUSALS as exc:
             raise _refused(exc, "a refund") from exc
-        return Refund(refund.id, refund.status or "pending", refund.amount)
+        return refund_from_stripe(refund)
+
+
+# Refusals that describe the payment's state, not a fault of ours: said as they are.
+_REFUND_REFUSALS = {
+    "charge_disputed": "the payment is disputed: it cannot be refunded while the dispute is open",
+    "charge_already_refunded": "the payment has already been refunded in full (a refund may"
+    " have been made in Stripe)",
+    "amount_too_large": "the amount is more than what is left to refund on the payment (a"
+    " refund may have been made in Stripe)",
+}
+
+
+def refund_from_stripe(obj: Any) -> Refund:
+    refund = _plain(obj)
+    created = refund.get("created")
+    return Refund(
+        id=refund["id"],
+        status=refund.get("status") or "pending",
+        amount=int(refund["amount"]),
+        charge=refund.get("charge"),
+        currency=(refund.get("currency") or "").upper() or None,
+        failure_reason=refund.get("failure_reason"),
+        created_at=datetime.fromtimestamp(created, UTC) if created else None,
+        metadata=dict(refund.get("metadata") or {}),
+    )

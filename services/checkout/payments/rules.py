@@ -24,9 +24,54 @@ class Payment:
 
 @dataclass(frozen=True)
 class Refund:
+    """A refund as the provider reports it, now."""
+
     id: str
     status: str  # pending | succeeded | failed | canceled | requires_action
     amount: int
+    charge: str | None = None
+    currency: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeeState:
+    """The platform's application fee on a charge: what was taken and how much refunds
+    returned so far (the provider's figure; it only ever grows)."""
+
+    id: str
+    amount: int
+    amount_refunded: int
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A dispute (chargeback) as the provider reports it, now."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None
+    charge: str | None
+    reason: str | None = None
+    evidence_due_by: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Payout:
+    """A payout to the store's bank account as the provider reports it, now."""
+
+    id: str
+    status: str  # pending | in_transit | paid | failed | canceled
+    amount: int
+    currency: str
+    arrival_date: datetime | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
 
 
 class PaymentUnavailable(Exception):
@@ -85,7 +130,13 @@ class PaymentGateway(Protocol):
     async def cancel(self, account: str, intent_id: str) -> Payment: ...
 
     async def refund(
-        self, account: str, intent_id: str, amount: int | None, idempotency_key: str
+        self,
+        account: str,
+        intent_id: str,
+        amount: int | None,
+        idempotency_key: str,
+        metadata: dict[str, str] | None = None,
     ) -> Refund:
         """Refunds `amount` (None: all that is left), returning the platform fee in
-        proportion."""
+        proportion. `metadata` rides on the refund, so its webhooks lead back to who made it.
+        Raises PaymentUnavailable (unknown outcome) or PaymentRefused (nothing refunded)."""

@@ -75,11 +75,12 @@ def build_app(only: tuple[str, ...]):
             worker = WebhookDeliveryWorker(state["pool"], state["worker_pool"], events)
             consumers: list[Consumer] = []
             if "email" in only:
-                consumers.append(EmailConsumer(events))
+                consumers += [EmailConsumer(events), EmailConsumer(events, "payouts.email")]
             if "webhook" in only:
                 consumers += [
                     WebhookConsumer("orders.webhook", worker),
                     WebhookConsumer("inventory.webhook", worker),
+                    WebhookConsumer("payouts.webhook", worker),
                 ]
                 await worker.start()
                 state["worker"] = worker

@@ -1,4 +1,7 @@
-"""Order confirmation email (plain text + HTML) over SMTP.
+"""Emails over SMTP (plain text + HTML): the shopper's order confirmation (order.created),
+refund notice (order.refunded: made by the merchant here or in Stripe's Dashboard) and
+cancellation notice (order.cancelled) from orders.email; the store owner's notice of a failed
+payout (payout.failed) from payouts.email. Other events on those queues are not mail.
 
 Effect order: send, then commit the dedupe row and the sent_emails record, then ack. A crash
 between the SMTP server accepting the message and the commit resends it with the same
@@ -6,17 +9,25 @@ Message-ID (the event key), which mail systems treat as the same message."""
 
 from __future__ import annotations
 
-import html
 import re
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 import asyncpg
 
-from services.common.money import format_money
 from services.events.config import EventsConfig
+from services.events.consumers import email_templates as templates
 from services.events.consumers.base import Consumer
+
+# Event type → (who gets it: "shopper" or "owner", the template).
+MAILS: dict[str, tuple[str, Callable[[str, dict[str, Any]], templates.Mail]]] = {
+    "order.created": ("shopper", templates.order_confirmation),
+    "order.refunded": ("shopper", templates.order_refunded),
+    "order.cancelled": ("shopper", templates.order_cancelled),
+    "payout.failed": ("owner", templates.payout_failed),
+}
 
 
 def message_id_for(event_key: str, domain: str) -> str:
@@ -25,53 +36,28 @@ def message_id_for(event_key: str, domain: str) -> str:
     return f"<{re.sub(r'[^A-Za-z0-9.!#$%&*+/=?^_`{{|}}~-]', '.', event_key)}@{domain}>"
 
 
-def render(store_name: str, order: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) for an order.created payload."""
-    currency = order["currency"]
-    number = order["order_number"]
-    lines = order.get("lines", [])
-    subject = f"{store_name}: order #{number} confirmed"
-    text_lines = [
-        f"Thank you for your order #{number} at {store_name}.",
-        "",
-        *(
-            f"  {line['quantity']} x {line['title']}  "
-            f"{format_money(int(line['total_minor']), currency)}"
-            for line in lines
-        ),
-        "",
-        f"Total: {format_money(int(order['total_minor']), currency)}",
-    ]
-    rows = "".join(
-        f"<tr><td>{int(line['quantity'])}</td><td>{html.escape(line['title'])}</td>"
-        f"<td>{html.escape(format_money(int(line['total_minor']), currency))}</td></tr>"
-        for line in lines
-    )
-    body_html = (
-        f"<p>Thank you for your order <strong>#{html.escape(str(number))}</strong> at "
-        f"{html.escape(store_name)}.</p><table>{rows}</table>"
-        f"<p>Total: <strong>{html.escape(format_money(int(order['total_minor']), currency))}"
-        "</strong></p>"
-    )
-    return subject, "\n".join(text_lines) + "\n", body_html
-
-
 class EmailConsumer(Consumer):
     name = "email"
-    queue = "orders.email"
 
-    def __init__(self, config: EventsConfig) -> None:
+    def __init__(self, config: EventsConfig, queue: str = "orders.email") -> None:
         self._config = config
+        self.queue = queue
 
     async def handle(self, conn: asyncpg.Connection, store_id: int, event: dict[str, Any]) -> None:
-        if event["event"] != "order.created":
+        mail = MAILS.get(event["event"])
+        if mail is None:
             return
-        order = event["data"]
-        store_name = await conn.fetchval("SELECT name FROM stores") or "your store"
-        subject, text, body_html = render(store_name, order)
+        audience, template = mail
+        store = await conn.fetchrow("SELECT name, owner_email FROM stores WHERE id = $1", store_id)
+        store_name = (store["name"] if store else None) or "your store"
+        data = event["data"]
+        recipient = data["email"] if audience == "shopper" else (store and store["owner_email"])
+        if not recipient:
+            return
+        subject, text, body_html = template(store_name, data)
         message = EmailMessage()
         message["From"] = self._config.mail_from
-        message["To"] = order["email"]
+        message["To"] = recipient
         message["Subject"] = subject
         message["Message-ID"] = message_id_for(
             event["idempotencyKey"], self._config.platform_domain
@@ -86,6 +72,6 @@ class EmailConsumer(Consumer):
                VALUES ($1, $2, $3, $4)""",
             store_id,
             event["idempotencyKey"],
-            order["email"],
+            recipient,
             subject,
         )

@@ -1,0 +1,89 @@
+"""The emails the platform sends, as (subject, plain text, HTML) from an event's payload: the
+shopper's order confirmation, refund and cancellation notices, and the store owner's notice of
+a failed payout. Plain Python; every value put into HTML is escaped."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from services.common.money import format_money
+
+Mail = tuple[str, str, str]
+
+
+def _html(*paragraphs: str) -> str:
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+def order_confirmation(store_name: str, order: dict[str, Any]) -> Mail:
+    """(subject, text, html) for an order.created payload."""
+    currency = order["currency"]
+    number = order["order_number"]
+    lines = order.get("lines", [])
+    subject = f"{store_name}: order #{number} confirmed"
+    text_lines = [
+        f"Thank you for your order #{number} at {store_name}.",
+        "",
+        *(
+            f"  {line['quantity']} x {line['title']}  "
+            f"{format_money(int(line['total_minor']), currency)}"
+            for line in lines
+        ),
+        "",
+        f"Total: {format_money(int(order['total_minor']), currency)}",
+    ]
+    rows = "".join(
+        f"<tr><td>{int(line['quantity'])}</td><td>{html.escape(line['title'])}</td>"
+        f"<td>{html.escape(format_money(int(line['total_minor']), currency))}</td></tr>"
+        for line in lines
+    )
+    body_html = (
+        f"<p>Thank you for your order <strong>#{html.escape(str(number))}</strong> at "
+        f"{html.escape(store_name)}.</p><table>{rows}</table>"
+        f"<p>Total: <strong>{html.escape(format_money(int(order['total_minor']), currency))}"
+        "</strong></p>"
+    )
+    return subject, "\n".join(text_lines) + "\n", body_html
+
+
+def order_refunded(store_name: str, order: dict[str, Any]) -> Mail:
+    """order.refunded: one refund, made by the merchant here or in Stripe's Dashboard."""
+    number = order["order_number"]
+    amount = format_money(int(order["refunded_minor"]), order["currency"])
+    subject = f"{store_name}: refund of {amount} for order #{number}"
+    said = [
+        f"{store_name} has refunded {amount} for your order #{number}.",
+        "It goes back to the card you paid with; depending on your bank it can take 5 to 10"
+        " business days to appear.",
+    ]
+    if order.get("refund_status") == "pending":
+        said.append("The refund is being processed.")
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
+
+
+def order_cancelled(store_name: str, order: dict[str, Any]) -> Mail:
+    number = order["order_number"]
+    refunded = int(order.get("refunded_minor") or 0)
+    subject = f"{store_name}: order #{number} cancelled"
+    said = [f"Your order #{number} at {store_name} has been cancelled."]
+    if refunded:
+        amount = format_money(refunded, order["currency"])
+        said.append(
+            f"{amount} is refunded to the card you paid with; depending on your bank it can"
+            " take 5 to 10 business days to appear."
+        )
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
+
+
+def payout_failed(store_name: str, payout: dict[str, Any]) -> Mail:
+    amount = format_money(int(payout["amount_minor"]), payout["currency"])
+    subject = f"{store_name}: a payout of {amount} to your bank account failed"
+    said = [
+        f"Stripe could not pay out {amount} to the bank account of {store_name}"
+        f" (payout {payout['payout_id']}).",
+        f"Reason: {payout.get('failure_message') or payout.get('failure_code') or 'unknown'}",
+        "The money is back in your Stripe balance. Check the bank account details in your"
+        " payments settings; the amount is paid out with a later payout.",
+    ]
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
