@@ -281,6 +281,9 @@ class InMemoryGateway:
         self.next_outcomes: list[str] = []
         self.creates = 0
         self.unavailable = False
+        # The provider refuses the next refunds with this error code (e.g. the merchant
+        # refunded in Stripe's Dashboard already: charge_already_refunded).
+        self.refund_refusal: str | None = None
         self._ids = itertools.count(1)
 
     def _payment(self, intent: Intent) -> Payment:
@@ -358,6 +361,8 @@ class InMemoryGateway:
     ) -> Refund:
         if self.unavailable:
             raise PaymentUnavailable("connection refused")
+        if self.refund_refusal:
+            raise PaymentRefused("refused", "ref", shopper_fixable=True, code=self.refund_refusal)
         intent = self.intents[intent_id]
         value = intent.amount - intent.refunded if amount is None else amount
         if idempotency_key not in {k for k, _ in self.refunds}:

@@ -5,6 +5,7 @@ and the Stripe emulator in tests/e2e/test_payments.py."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -258,6 +259,30 @@ async def test_an_order_that_cannot_be_written_is_retried_then_refunded(shop: Sh
     assert shop.gateway.intents[record.payment_intent_id].refunded == 5000
     with pytest.raises(FailedPrecondition, match="refunded in full"):
         await shop.checkout(request)
+
+
+async def test_a_refund_already_made_in_the_dashboard_counts_as_done(shop: Shop):
+    shop.storage.failing_orders = 100
+    shop.gateway.refund_refusal = "charge_already_refunded"
+    request = shop.request()
+    with pytest.raises(Unavailable):
+        await shop.checkout(request)
+    for _ in range(10):
+        if shop.record().state is State.REFUNDED:
+            break
+        await shop.flow.recover(STORE, shop.record().id)
+    assert shop.record().state is State.REFUNDED
+
+
+async def test_a_refund_refused_for_another_reason_keeps_refunding(shop: Shop):
+    shop.storage.failing_orders = 100
+    shop.gateway.refund_refusal = "charge_disputed"
+    with pytest.raises(Unavailable):
+        await shop.checkout(shop.request())
+    for _ in range(10):
+        with contextlib.suppress(Exception):
+            await shop.flow.recover(STORE, shop.record().id)
+    assert shop.record().state is State.REFUNDING
 
 
 async def test_a_passing_fault_in_writing_the_order_is_retried_to_one_order(shop: Shop):

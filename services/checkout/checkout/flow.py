@@ -40,6 +40,7 @@ from services.checkout.payments.rules import (
     PaymentGateway,
     PaymentRefused,
     PaymentUnavailable,
+    Refund,
     intent_key,
     intent_metadata,
 )
@@ -69,6 +70,8 @@ PROVIDER_KEY_WINDOW = timedelta(hours=23)
 # consistent) list of recent intents once this much time has passed since it was first sent.
 LIST_LOOKUP_AFTER = timedelta(seconds=5)
 STEP_LIMIT = 8
+# A refund the provider refused (a disputed payment) is asked for again after this long.
+REFUSED_REFUND_RETRY = 3600.0
 # A checkout the recovery worker finds not yet reserved is carried on (its worker may just be
 # queued behind other buyers of the same items); one this old is let go instead: the shopper
 # has long stopped waiting and must not be charged now.
@@ -611,16 +614,29 @@ class CheckoutFlow:
                 None,
                 f"shop:{store_id}:checkout:{record.id}:refund",
             )
-        except (PaymentUnavailable, PaymentRefused) as exc:
-            if isinstance(exc, PaymentRefused):
-                log.error("ALERT refund of checkout %s refused by the provider", record.id)
+        except PaymentRefused as refused:
+            if refused.code != "charge_already_refunded":
+                # E.g. disputed: the money is with the card network until the dispute closes.
+                log.error(
+                    "ALERT refund of checkout %s refused by the provider (%s); asking again in"
+                    " an hour",
+                    record.id,
+                    refused.message,
+                )
+                await self._release_lease(store_id, record, seconds=REFUSED_REFUND_RETRY)
+                raise Unavailable(
+                    "your payment is being refunded; retry with the same key"
+                ) from refused
+            # Refunded in full already (the merchant did it in Stripe's Dashboard): done.
+            refund = Refund("", "succeeded", record.amount or 0)
+        except PaymentUnavailable as exc:
             await self._release_lease(store_id, record, seconds=self._settings.retry_seconds)
             raise Unavailable("your payment is being refunded; retry with the same key") from exc
         async with self._storage.transaction(store_id) as tx:
             current = await tx.get(record.id, lock=True)
             if current.state is not State.REFUNDING:
                 return current
-            refunded = _move(current, Event.REFUND_DONE, refund_id=refund.id)
+            refunded = _move(current, Event.REFUND_DONE, refund_id=refund.id or None)
             await tx.save(refunded)
         metrics.PAYMENTS_REFUNDED.labels(reason="unfulfillable").inc()
         return refunded

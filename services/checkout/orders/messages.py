@@ -39,7 +39,6 @@ def order_message(order: Order) -> pb.Order:
         shipping_address=pb.Address(**order.shipping_address),
         billing_address=pb.Address(**order.billing_address),
         payment_intent_id=order.payment_intent_id,
-        application_fee=money(order.application_fee, order.currency),
         created_at=to_timestamp(order.created_at),
         updated_at=to_timestamp(order.updated_at),
         application_fee=money(order.application_fee, order.currency),

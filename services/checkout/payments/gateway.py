@@ -233,7 +233,9 @@ class StripeGateway:
             reason = _REFUND_REFUSALS.get(getattr(exc, "code", None) or "")
             if reason is None:
                 raise _refused(exc, "a refund") from exc
-            raise PaymentRefused(reason, uuid.uuid4().hex[:12], shopper_fixable=True) from exc
+            raise PaymentRefused(
+                reason, uuid.uuid4().hex[:12], shopper_fixable=True, code=exc.code
+            ) from exc
         except _REFUSALS as exc:
             raise _refused(exc, "a refund") from exc
         return refund_from_stripe(refund)

@@ -85,11 +85,21 @@ class PaymentRefused(Exception):
     has the provider's full answer; `shopper_fixable` marks a refusal the shopper can fix
     (an amount below the provider's minimum)."""
 
-    def __init__(self, message: str, reference: str, *, shopper_fixable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        reference: str,
+        *,
+        shopper_fixable: bool = False,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reference = reference
         self.shopper_fixable = shopper_fixable
+        # The provider's error code, where it tells the caller something (e.g. a refund of a
+        # payment that is already refunded in full).
+        self.code = code
 
 
 def intent_key(store_id: int, record_id: str, attempt: int) -> str:
