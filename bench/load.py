@@ -1,4 +1,5 @@
-"""Load generators (C, so they leave the cores to what is measured) and process CPU probes."""
+"""Load generators (C, so they leave the cores to what is measured): wrk for HTTP/1.1,
+h2load for gRPC, pgbench for the database alone; Debian packages, installed when missing."""
 
 from __future__ import annotations
 
@@ -11,27 +12,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 DEBIAN_PACKAGES = {"wrk": "wrk", "h2load": "nghttp2-client"}
 
 
-def ensure_tools() -> None:
-    missing = [tool for tool in DEBIAN_PACKAGES if shutil.which(tool) is None]
+def ensure_tools(*tools: str, pg_major: int | None = None) -> None:
+    """Installs the missing ones with apt-get (as root), or says what to install. pgbench
+    ships with the PostgreSQL client package of the server's major version (`pg_major`)."""
+    packages = {**DEBIAN_PACKAGES, "pgbench": f"postgresql-client-{pg_major}"}
+    missing = [packages[tool] for tool in tools or DEBIAN_PACKAGES if shutil.which(tool) is None]
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SystemExit(
-            f"benchmarks need {missing}: apt-get install "
-            + " ".join(DEBIAN_PACKAGES[t] for t in missing)
-        )
+        raise SystemExit(f"this benchmark needs: apt-get install {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *(DEBIAN_PACKAGES[t] for t in missing)],
-        check=True,
-        env=env,
-    )
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
 @dataclass
@@ -45,6 +40,15 @@ class LoadResult:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+    def row(self) -> dict:
+        """Rounded, for a report."""
+        return {
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "errors": self.errors,
+        }
 
 
 _WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -136,21 +140,3 @@ def h2load_grpc(
         errors += int(failed.group(1)) + int(failed.group(2))
     quantiles = statistics.quantiles(durations, n=100)
     return LoadResult(len(durations), errors, float(seconds), quantiles[49], quantiles[98])
-
-
-class CpuMeter:
-    """CPU seconds (user + system) a process spent between start() and stop()."""
-
-    def __init__(self, pid: int) -> None:
-        self._proc = psutil.Process(pid)
-        self._start = 0.0
-
-    def _now(self) -> float:
-        t = self._proc.cpu_times()
-        return t.user + t.system
-
-    def start(self) -> None:
-        self._start = self._now()
-
-    def stop(self) -> float:
-        return self._now() - self._start
