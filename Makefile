@@ -38,6 +38,8 @@ run: proto
 test: proto
 	$(PY) -m pytest
 
+# Every benchmark in full (minutes; JSON in bench/results/). `BENCH_SMOKE=1 make bench` runs
+# each in its tiny mode (seconds), as tests/bench does in `make test`.
 bench: proto
 	$(PY) -m bench.storefront
 	$(PY) -m bench.edge_scale

@@ -1,0 +1,153 @@
+"""Every benchmark still runs: each one, in its tiny mode (--smoke), as `make bench` would start
+it, must finish and write its JSON with the figures it reports. A benchmark that breaks (a
+moved service name, SQL that no longer fits the schema) fails here, not months later.
+
+They run one after another: each starts a platform of its own, and PostgreSQL's connection
+slots would not hold several at once next to the rest of the suite."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import ROOT
+
+TIMEOUT = 240
+BENCH = ROOT / "bench"
+
+
+def run_smoke(module: str, results: Path) -> dict:
+    env = {**os.environ, "BENCH_RESULTS_DIR": str(results), "BENCH_SMOKE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    output = (proc.stdout + proc.stderr)[-4000:]
+    assert proc.returncode == 0, f"python -m {module} --smoke failed:\n{output}"
+    written = list(results.glob("*.json"))
+    assert len(written) == 1, f"{module} wrote {written}:\n{output}"
+    document = json.loads(written[0].read_text())
+    assert document["settings"]["smoke"] is True
+    assert {"benchmark", "at", "machine", "settings"} <= document.keys()
+    return document
+
+
+def test_bench_uses_only_public_names() -> None:
+    """No `_private` name of a service module (or of another bench module): those move
+    without notice, and the benchmark that reached for one breaks unseen."""
+    reached = []
+    for path in sorted(BENCH.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                ("services", "bench")
+            ):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        reached.append(f"{path.relative_to(ROOT)}: {node.module}.{alias.name}")
+                    modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname or a.name.split(".")[0] for a in node.names}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+            ):
+                reached.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}"
+                )
+    assert not reached, reached
+
+
+def load_keys(load: dict) -> None:
+    assert {"rps", "p50_ms", "p99_ms", "errors"} <= load.keys(), load
+    assert load["rps"] > 0 and load["errors"] == 0, load
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_storefront(tmp_path: Path) -> None:
+    results = run_smoke("bench.storefront", tmp_path)["results"]
+    assert results.keys() == {"rest", "grpc"}
+    for row in results.values():
+        load_keys(row)
+        assert row["requests"] > 0
+        assert row["envoy_cpu_ms_per_req"] > 0 and row["catalog_cpu_ms_per_req"] > 0, row
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_edge_scale(tmp_path: Path) -> None:
+    document = run_smoke("bench.edge_scale", tmp_path)
+    phases = document["phases"]
+    assert [p["stores"] for p in phases] == document["settings"]["stores"]
+    assert len(phases) == 2
+    for phase in phases:
+        assert phase["route_config_bytes"] > 0 and phase["envoy_rss_mb"] > 0, phase
+        for change in ("domain_added_live", "domain_removed_gone"):
+            assert phase[change].keys() == {"median_ms", "max_ms"}
+        load_keys(phase["storefront_steady"])
+        load_keys(phase["storefront_during_pushes"])
+        assert phase["storefront_during_pushes"]["route_pushes"] > 0
+    comparison = document["comparison"]
+    assert comparison.keys() == {"envoy_rss_mb_per_1000_stores", "p50_ratio", "p99_ratio"}
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_events(tmp_path: Path) -> None:
+    document = run_smoke("bench.events", tmp_path)
+    steady, backlog = document["results"]["steady"], document["results"]["backlog"]
+    settings = document["settings"]
+    assert steady["events"] == int(settings["rate"] * settings["seconds"]) > 0
+    assert {"p50_ms", "p99_ms", "max_ms"} <= steady.keys()
+    assert backlog["events"] == settings["backlog"]
+    assert backlog["relay_publish_events_per_s"] > 0 and backlog["end_to_end_events_per_s"] > 0
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_catalog_scale(tmp_path: Path) -> None:
+    document = run_smoke("bench.catalog_scale", tmp_path)
+    phases = document["phases"]
+    assert [p["stores"] for p in phases] == document["settings"]["stores"]
+    for phase in phases:
+        assert phase["seed_catalog"]["variants"] == phase["stores"] * 12 * 2, phase
+        assert phase["load"].keys() == {"list", "search", "get"}
+        for load in phase["load"].values():
+            load_keys(load)
+    for ratios in document["comparison"].values():
+        assert ratios.keys() == {"rps_ratio", "p50_ratio", "p99_ratio"}
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_checkout(tmp_path: Path) -> None:
+    results = run_smoke("bench.checkout", tmp_path)["results"]
+    assert len(results["spread"]) == 3
+    for run in results["spread"].values():
+        assert run["orders"] > 0 and run["orders_in_db"] >= run["orders"], run
+        assert run["cpu_ms_per_order"] > 0, run
+        assert set(run["cpu_ms_per_order_by_process"]) == {
+            *("envoy", "store", "catalog", "checkout", "relay", "consumers", "stripe"),
+            "postgres",
+        }
+    hot = results["hot_sku"]
+    # Never more than the stock, and every unit either sold or still there. (All of it sold,
+    # "exactly_stock_sold", needs every buyer answered; a tiny run on a busy machine may see
+    # a 503 when PostgreSQL runs out of connection slots.)
+    assert 0 < hot["orders"] <= hot["units_sold_in_db"] <= hot["stock"], hot
+    assert hot["units_sold_in_db"] + hot["stock_left"] == hot["stock"], hot
+    assert results["pgbench"].keys() == {"minimal", "serializable", "as-service"}
+    for mode, run in results["pgbench"].items():
+        assert run["transactions"] > 0 and run["tps"] > 0, (mode, run)
+    assert results["ratio"].keys() == results["pgbench"].keys()
