@@ -30,11 +30,12 @@ def scalar(dsn: str, sql: str, *args: object) -> Any:
     return asyncio.run(fetchval(dsn, sql, *args))
 
 
-def execute(dsn: str, *statements: str) -> None:
+def execute(dsn: str, sql: str, *args: object) -> None:
+    """One statement, from synchronous code."""
+
     async def run() -> None:
         async with connect(dsn) as conn:
-            for sql in statements:
-                await conn.execute(sql)
+            await conn.execute(sql, *args)
 
     asyncio.run(run())
 

@@ -9,12 +9,14 @@ replica: no per-row triggers, NOTIFYs or FK checks, so what the variants trigger
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 import httpx
@@ -104,9 +106,7 @@ def seed_store(http: httpx.Client) -> BenchStore:
 def lift_rate_limit(edge_url: str, admin_db: str, store: BenchStore, timeout: float = 30) -> None:
     """The store on the unlimited plan (SQL: billing's job, no API for it), and waits until
     the edge applies it (one route push)."""
-    asyncio.run(
-        db.fetchval(admin_db, "UPDATE stores SET plan = $1 WHERE id = $2", UNLIMITED_PLAN, store.id)
-    )
+    db.execute(admin_db, "UPDATE stores SET plan = $1 WHERE id = $2", UNLIMITED_PLAN, store.id)
     limit = str(PLANS[UNLIMITED_PLAN].burst)
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=edge_url, timeout=10) as http:
@@ -156,8 +156,7 @@ def insert_stores(admin_db: str, count: int, *, unlimited: bool = False) -> floa
     return time.monotonic() - started
 
 
-@dataclass(frozen=True)
-class SeedVariant:
+class SeedVariant(NamedTuple):
     id: uuid.UUID
     sku: str
     size: str  # its one option value (option "Size"), also its title
@@ -165,8 +164,9 @@ class SeedVariant:
     quantity: int
 
 
-@dataclass(frozen=True)
-class SeedProduct:
+class SeedProduct(NamedTuple):
+    """Tuples, not dataclasses: millions are made for a 100,000-store catalog."""
+
     store_id: int
     id: uuid.UUID
     handle: str
@@ -175,30 +175,71 @@ class SeedProduct:
     variants: Sequence[SeedVariant]
 
     def row(self) -> tuple:
+        """In PRODUCT_COLUMNS order."""
         prices = [v.price for v in self.variants]
         available = any(v.quantity > 0 for v in self.variants)
         return (
-            *(self.store_id, self.id, self.handle, self.title, self.description, "active"),
-            *(["Size"], min(prices), max(prices), available),
+            self.store_id,
+            self.id,
+            self.handle,
+            self.title,
+            self.description,
+            "active",
+            ["Size"],
+            min(prices),
+            max(prices),
+            available,
         )
 
     def variant_rows(self) -> list[tuple]:
+        """In VARIANT_COLUMNS order."""
         return [
             (
-                *(self.store_id, v.id, self.id, position, v.sku, v.size, v.price, "USD"),
-                *(v.quantity, "deny", json.dumps([v.size])),
+                self.store_id,
+                v.id,
+                self.id,
+                n,
+                v.sku,
+                v.size,
+                v.price,
+                "USD",
+                v.quantity,
+                "deny",
+                _options_json(v.size),
             )
-            for position, v in enumerate(self.variants, 1)
+            for n, v in enumerate(self.variants, 1)
         ]
 
 
+@functools.cache
+def _options_json(size: str) -> str:
+    return json.dumps([size])
+
+
 PRODUCT_COLUMNS = (
-    *("store_id", "id", "handle", "title", "description", "status", "options"),
-    *("min_price", "max_price", "available"),
+    "store_id",
+    "id",
+    "handle",
+    "title",
+    "description",
+    "status",
+    "options",
+    "min_price",
+    "max_price",
+    "available",
 )
 VARIANT_COLUMNS = (
-    *("store_id", "id", "product_id", "position", "sku", "title", "price", "currency"),
-    *("inventory_quantity", "inventory_policy", "options"),
+    "store_id",
+    "id",
+    "product_id",
+    "position",
+    "sku",
+    "title",
+    "price",
+    "currency",
+    "inventory_quantity",
+    "inventory_policy",
+    "options",
 )
 
 
