@@ -19,16 +19,18 @@
 3. pgbench (pgbench.py, reference_sql.py), 8 clients, as shop_app (RLS applies), spread over
    the same variants, with the services stopped: "minimal", the smallest correct order
    transaction (READ COMMITTED), the reference; "serializable" and "as-service", the
-   statements the service runs, in one SERIALIZABLE transaction or split as the service splits
-   them. The ratio checkout orders/s (spread, 32, 0 ms) / pgbench TPS is printed for each.
+   statements the service ran up to c9bfe3a, in one SERIALIZABLE transaction or split as it
+   split them (kept for comparison with earlier runs). The ratio checkout orders/s (spread,
+   32, 0 ms) / pgbench TPS is printed for each.
 
 Seeding (bench.seeding) bypasses the API where the API would be the slow part: the 10,000
 variants are COPYed as the admin (superuser) role with session_replication_role = replica, and
 every cart is written straight to Redis in the checkout service's own format (carts.py), ahead
 of its measured window, so the measured requests are checkouts only; one cart of each batch is
-read back through GET /v1/carts to check the format. The store signs up through the API and is
-put on the enterprise plan (SQL as admin) so Envoy's per-store limit does not cap the run; the
-hot SKU is created through the admin API.
+read back through GET /v1/carts to check the format. The store signs up through the API, is
+onboarded to Stripe Connect on the emulator (devstack.payments) and is put on the enterprise
+plan (SQL as admin) so Envoy's per-store limit does not cap the run; the hot SKU is created
+through the admin API.
 
 The load generator is wrk (C) with a Lua script reading cart ids and Idempotency-Keys from a
 pre-generated file (load.py); its CPU is reported on its own, as is that of the SMTP sink (it

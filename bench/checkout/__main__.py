@@ -19,9 +19,17 @@ from bench.checkout.spread import Spread
 from bench.cpu import CpuMeter, database_backends, shared_brokers, stack_processes
 from bench.db import execute, server_major
 from bench.load import ensure_tools
-from bench.seeding import copy_products, lift_rate_limit, seeding_session, signup, vacuum_analyze
+from bench.seeding import (
+    copy_products,
+    lift_rate_limit,
+    seeding_session,
+    signup,
+    vacuum_analyze,
+    wait_routed,
+)
 from bench.stacks import EVERYTHING, admin_db, bench_stack, setup
 from devstack.infra import ensure_postgres
+from devstack.payments import onboard
 from devstack.stack import STATE_DIR, Stack
 
 OPTIONS = [
@@ -52,6 +60,9 @@ def run(stack: Stack, args, results: dict) -> None:
     dsn = admin_db(stack)
     with httpx.Client(base_url=stack.edge_url, timeout=10) as http:
         store = signup(http, prefix="ck", name="Bench Checkout")
+        wait_routed(http, store.host)
+        # A store takes payments only once onboarded to Stripe Connect (on the emulator).
+        onboard(http, store.host, store.token, stack.stripe_url)
     lift_rate_limit(stack.edge_url, dsn, store)
     print(f"seeding {args.variants} variants (COPY as admin) ...", flush=True)
     started = time.monotonic()
@@ -67,6 +78,7 @@ def run(stack: Stack, args, results: dict) -> None:
             machine=True,
         )
         platform = Platform(stack, dsn, store, carts, meter)
+        platform.check_checkout()
         results["idle_cores_by_process"] = platform.idle(args.idle_seconds)
         print("spread ...", flush=True)
         spread = Spread(platform, args)
