@@ -33,7 +33,7 @@ from devstack.payments import onboard
 from devstack.stack import STATE_DIR, Stack
 
 OPTIONS = [
-    cli.Option("--seconds", int, 20, 1, help="per measured spread run"),
+    cli.Option("--seconds", int, 20, 2, help="per measured spread run"),
     cli.Option("--warmup", int, 5, 1),
     cli.Option("--idle-seconds", float, 5, 0.5),
     cli.Option("--variants", int, 10_000, 100),

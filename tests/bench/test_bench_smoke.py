@@ -134,9 +134,11 @@ def test_catalog_scale(tmp_path: Path) -> None:
 def test_checkout(tmp_path: Path) -> None:
     results = run_smoke("bench.checkout", tmp_path)["results"]
     assert len(results["spread"]) == 3
-    for run in results["spread"].values():
-        assert run["orders"] > 0 and run["orders_in_db"] >= run["orders"], run
-        assert run["cpu_ms_per_order"] > 0, run
+    for name, run in results["spread"].items():
+        # Orders as the database counts them: on a busy machine a tiny run's requests may all
+        # still be in flight when wrk's time is up, and finish after.
+        assert run["orders_in_db"] > 0 and run["orders_in_db"] >= run["orders"], (name, run)
+        assert run["cpu_ms_per_order"] > 0, (name, run)
         assert set(run["cpu_ms_per_order_by_process"]) == {
             *("envoy", "store", "catalog", "checkout", "relay", "consumers", "stripe"),
             "postgres",
@@ -147,6 +149,7 @@ def test_checkout(tmp_path: Path) -> None:
     # a 503 when PostgreSQL runs out of connection slots.)
     assert 0 < hot["orders"] <= hot["units_sold_in_db"] <= hot["stock"], hot
     assert hot["units_sold_in_db"] + hot["stock_left"] == hot["stock"], hot
+    assert sum(run["orders"] for run in results["spread"].values()) > 0
     assert results["pgbench"].keys() == {"minimal", "serializable", "as-service"}
     for mode, run in results["pgbench"].items():
         assert run["transactions"] > 0 and run["tps"] > 0, (mode, run)
