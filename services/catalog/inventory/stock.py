@@ -155,10 +155,11 @@ class Inventory:
                 result = await conn.fetch(
                     """UPDATE variants AS v SET inventory_quantity = u.quantity,
                            version = v.version + 1, updated_at = clock_timestamp()
-                       FROM unnest($1::uuid[], $2::int[]) AS u(id, quantity)
-                       WHERE v.id = u.id
+                       FROM unnest($2::uuid[], $3::int[]) AS u(id, quantity)
+                       WHERE v.store_id = $1 AND v.id = u.id
                        RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version,
                                  v.inventory_policy""",
+                    store_id,
                     [lv.variant_id for lv in changed],
                     # Synced by SKU: every level here has one.
                     [wanted[lv.sku or ""] for lv in changed],
