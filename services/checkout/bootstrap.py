@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 import redis.asyncio as redis
-from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc
+from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc, reports_pb2_grpc
 
 from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
@@ -32,6 +32,8 @@ from services.checkout.payments.onboarding import Payments
 from services.checkout.payments.rules import PaymentGateway
 from services.checkout.payments.servicer import PaymentsAdminServicer, StripeWebhooksServicer
 from services.checkout.payments.stripe_events import StripeEvents
+from services.checkout.reports.repository import SalesReports
+from services.checkout.reports.servicer import ReportsAdminServicer
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
@@ -41,6 +43,7 @@ SERVICES = [
     "shop.checkout.v1.Checkout",
     "shop.checkout.v1.OrdersAdmin",
     "shop.checkout.v1.PaymentsAdmin",
+    "shop.checkout.v1.ReportsAdmin",
     "shop.checkout.v1.StripeWebhooks",
 ]
 
@@ -115,6 +118,9 @@ def build(
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),
             server,
+        )
+        reports_pb2_grpc.add_ReportsAdminServicer_to_server(
+            ReportsAdminServicer(SalesReports(part.pool)), server
         )
         events = StripeEvents(
             part.flow,
