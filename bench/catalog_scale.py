@@ -35,6 +35,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench import catalog_one_store
 from bench.edge_scale import seed_stores, wait_status
 from bench.seeding import UNLIMITED_PLAN
 from bench.tools import LoadResult, ensure_tools, wrk
@@ -326,6 +327,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sample", type=int, default=1000, help="stores the load is spread over")
     parser.add_argument("--envoy-concurrency", type=int, default=1)
+    parser.add_argument(
+        "--one-store-products",
+        type=int,
+        nargs="*",
+        default=[1000, 100_000],
+        help="then one store of each size: search and collection pages (none: skip)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     ensure_tools()
@@ -414,6 +422,9 @@ def main() -> None:
         )
     )
     print(f"written {out}")
+    if args.one_store_products:
+        # One store growing instead of many stores: bench/catalog_one_store.py.
+        catalog_one_store.main(["--products", *map(str, args.one_store_products)])
 
 
 if __name__ == "__main__":
