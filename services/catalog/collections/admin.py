@@ -63,7 +63,9 @@ class CollectionsAdmin:
             if new.kind == "manual":
                 await repo.set_manual_products(conn, store_id, collection_id, new.product_ids)
             else:
-                await repo.recompute_automated(conn, store_id, collection_id)
+                await repo.recompute_automated(
+                    conn, store_id, await repo.reread(conn, store_id, collection_id)
+                )
             return await repo.reread(conn, store_id, collection_id)
 
     async def get(self, collection_id: str) -> CollectionRow:
@@ -150,7 +152,9 @@ class CollectionsAdmin:
                     cid,
                 )
             if current.kind == "automated" and {"rules", "disjunctive"} & patch.paths:
-                await repo.recompute_automated(conn, store_id, cid)
+                await repo.recompute_automated(
+                    conn, store_id, await repo.reread(conn, store_id, cid)
+                )
             if current.kind == "manual" and "product_ids" in patch.paths:
                 await repo.set_manual_products(conn, store_id, cid, ids)
             return await repo.reread(conn, store_id, cid)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.catalog.collections.rules import NewCollection, Rule
+from services.catalog.collections.rules import NewCollection, Rule, rules_condition
 from services.common.db import fetch_one
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 
@@ -191,28 +191,27 @@ async def set_manual_products(
 
 
 async def recompute_automated(
-    conn: asyncpg.Connection, store_id: int, collection_id: uuid.UUID
+    conn: asyncpg.Connection, store_id: int, collection: CollectionRow
 ) -> None:
-    """Every product of the store its (just written) rules match, by the database's own rule
-    function; one statement over the store's products."""
+    """Every product of the store its (just written) rules match; one statement over the
+    store's products."""
     await lock_collections(conn, store_id)
     await conn.execute(
         "DELETE FROM collection_products WHERE store_id = $1 AND collection_id = $2",
         store_id,
-        collection_id,
+        collection.id,
     )
+    condition, params = rules_condition(collection.rules, collection.disjunctive, 3)
     await conn.execute(
         f"""INSERT INTO collection_products (store_id, collection_id, product_id,
                                              {_MEMBER_COLUMNS})
-            SELECT p.store_id, k.id, p.id, p.status, p.created_at, p.title_key, p.min_price,
+            SELECT p.store_id, $2, p.id, p.status, p.created_at, p.title_key, p.min_price,
                    p.max_price, p.available
-            FROM collections k
-            JOIN products p ON p.store_id = k.store_id
-            WHERE k.store_id = $1 AND k.id = $2
-              AND collection_rules_match(k.rules, k.disjunctive, p.tags, p.product_type,
-                                         p.vendor, p.min_price, p.max_price)""",
+            FROM products p
+            WHERE p.store_id = $1 AND {condition}""",
         store_id,
-        collection_id,
+        collection.id,
+        *params,
     )
 
 

@@ -178,3 +178,40 @@ def validate_collection(draft: CollectionDraft) -> NewCollection:
         sort=sort,
         published=draft.published,
     )
+
+
+def rules_condition(
+    rules: tuple[Rule, ...], disjunctive: bool, first_param: int
+) -> tuple[str, list[object]]:
+    """The rules as one SQL condition over products `p` (placeholders from $first_param),
+    for re-sorting a whole store at once: the same meaning as collection_rules_match() in
+    migration 0014, which the products trigger calls per product (a function call per row costs
+    ~20x this at 100,000 products; a test keeps the two equal)."""
+    params: list[object] = []
+
+    def add(value: object) -> str:
+        params.append(value)
+        return f"${first_param + len(params) - 1}"
+
+    parts = []
+    for rule in rules:
+        if rule.field == "tag":
+            has = f"EXISTS (SELECT 1 FROM unnest(p.tags) t WHERE lower(t) = {add(rule.value)})"
+            parts.append(has if rule.relation == "equals" else f"NOT {has}")
+        elif rule.field in ("product_type", "vendor"):
+            column = f"lower(p.{rule.field})"
+            if rule.relation == "equals":
+                parts.append(f"{column} = {add(rule.value)}")
+            elif rule.relation == "not_equals":
+                parts.append(f"{column} <> {add(rule.value)}")
+            else:
+                parts.append(f"strpos({column}, {add(rule.value)}) > 0")
+        else:
+            if rule.relation == "greater_than":
+                parts.append(f"coalesce(p.max_price > {add(rule.value)}::bigint, false)")
+            else:
+                parts.append(f"coalesce(p.min_price < {add(rule.value)}::bigint, false)")
+    if not parts:
+        return "false", params
+    joiner = " OR " if disjunctive else " AND "
+    return "(" + joiner.join(f"({x})" for x in parts) + ")", params
