@@ -53,12 +53,14 @@ SYLLABLES = "ka lo mi ra ve no ti sa du pe ro zi ba ne fu go li ma xo ye".split(
 
 
 def model_name(i: int) -> str:
-    """A made-up word per model number: 'Lomi', 'Rave', ..."""
+    """A made-up word per model number: 'Lomiq', 'Raveq', ... The final q appears nowhere
+    else, so no model name is a prefix of another (the search's last word matches as a prefix:
+    'lomi' would find every 'lomi...' model of a large catalog)."""
     parts, i = [], i + 21
     while i:
         parts.append(SYLLABLES[i % len(SYLLABLES)])
         i //= len(SYLLABLES)
-    return "".join(parts).capitalize()
+    return "".join(parts).capitalize() + "q"
 
 
 # Models 0..99 exist in both catalogs (1k products: 125 models; 100k: 12,500).
