@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-from shop.catalog.v1 import catalog_pb2_grpc, inventory_pb2_grpc
+from shop.catalog.v1 import catalog_pb2_grpc, collections_pb2_grpc, inventory_pb2_grpc
 
+from services.catalog.collections.admin import CollectionsAdmin
+from services.catalog.collections.servicer import CollectionsAdminServicer
+from services.catalog.collections.storefront import StorefrontCollections
 from services.catalog.inventory.servicer import InventoryAdminServicer
 from services.catalog.inventory.stock import Inventory
+from services.catalog.products.listing import ProductListing
 from services.catalog.products.repository import CatalogRepository
 from services.catalog.products.servicer import CatalogAdminServicer
 from services.catalog.products.writes import ProductWrites
@@ -30,16 +34,20 @@ def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
         db = made.get()
         catalog = CatalogRepository(db)
         catalog_pb2_grpc.add_CatalogAdminServicer_to_server(
-            CatalogAdminServicer(catalog, ProductWrites(db)), server
+            CatalogAdminServicer(catalog, ProductWrites(db), ProductListing(db)), server
+        )
+        collections_pb2_grpc.add_CollectionsAdminServicer_to_server(
+            CollectionsAdminServicer(CollectionsAdmin(db)), server
         )
         inventory_pb2_grpc.add_InventoryAdminServicer_to_server(
             InventoryAdminServicer(Inventory(db)), server
         )
         catalog_pb2_grpc.add_StorefrontServicer_to_server(
-            StorefrontServicer(catalog, StorefrontQueries(db)), server
+            StorefrontServicer(catalog, StorefrontQueries(db), StorefrontCollections(db)), server
         )
         return [
             "shop.catalog.v1.CatalogAdmin",
+            "shop.catalog.v1.CollectionsAdmin",
             "shop.catalog.v1.InventoryAdmin",
             "shop.catalog.v1.Storefront",
         ]

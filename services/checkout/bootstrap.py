@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 import redis.asyncio as redis
-from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc
+from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc, reports_pb2_grpc
 
 from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
@@ -36,6 +36,8 @@ from services.checkout.payments.rules import PaymentGateway
 from services.checkout.payments.servicer import PaymentsAdminServicer, StripeWebhooksServicer
 from services.checkout.payments.stripe_events import Handler, StripeEvents
 from services.checkout.payments.stripe_reads import StripeReads
+from services.checkout.reports.repository import SalesReports
+from services.checkout.reports.servicer import ReportsAdminServicer
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
@@ -45,6 +47,7 @@ SERVICES = [
     "shop.checkout.v1.Checkout",
     "shop.checkout.v1.OrdersAdmin",
     "shop.checkout.v1.PaymentsAdmin",
+    "shop.checkout.v1.ReportsAdmin",
     "shop.checkout.v1.StripeWebhooks",
 ]
 
@@ -147,6 +150,9 @@ def build(
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),
             server,
+        )
+        reports_pb2_grpc.add_ReportsAdminServicer_to_server(
+            ReportsAdminServicer(SalesReports(part.pool)), server
         )
         events = StripeEvents(
             part.flow,

@@ -1,36 +1,116 @@
-"""Opaque page tokens for keyset pagination on (created_at, id), newest first. Keyset, not
-offset: rows inserted while a client pages never shift or repeat the pages it has not read."""
+"""Keyset pages, the same way for every list of every API.
+
+- `page_size(requested, default, maximum)`: 0 means the list's default, larger values are
+  clamped to its maximum (a client asking for "everything" still works), negative ones are
+  INVALID_ARGUMENT naming page_size.
+- `encode(kind, filters, key)` / `decode(token, kinds, filters)`: an opaque token holding the
+  position after which the next page starts (the last row's sort key, id last) and what it was
+  issued for — the list and ordering (`kind`) and a fingerprint of every filter that shaped the
+  page. Reused with another ordering or filter, its position would point into a different
+  sequence and silently skip or repeat rows, so it is refused (INVALID_ARGUMENT naming
+  page_token). Keyset, not offset: rows inserted while a client pages never shift the pages
+  still to come.
+
+Tokens are not signed: a forged one can only move a client around rows RLS already lets it see.
+Plain Python: no gRPC or SQL here."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
 from services.common.errors import InvalidArgument
 
+VERSION = 3
 
-@dataclass(frozen=True)
-class Position:
-    created_at: datetime
-    id: uuid.UUID
+KeyPart = datetime | int | str | float | bool | uuid.UUID
+# Each ordering's key types, in order (the row id last), e.g. {"newest": (datetime, uuid.UUID)}.
+Kinds = Mapping[str, tuple[type, ...]]
 
 
-def encode(position: Position) -> str:
-    raw = json.dumps({"v": 1, "c": position.created_at.isoformat(), "i": str(position.id)})
+def page_size(requested: int, default: int = 50, maximum: int = 250) -> int:
+    if requested < 0:
+        raise InvalidArgument.field("page_size", f"must be between 1 and {maximum}")
+    return min(requested or default, maximum)
+
+
+def fingerprint(filters: Mapping[str, object]) -> str:
+    """Short stable digest of the filters (JSON-able values) a page belongs to."""
+    raw = json.dumps(
+        filters, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+
+
+def _out(part: KeyPart) -> object:
+    if isinstance(part, datetime):
+        return part.isoformat()
+    if isinstance(part, uuid.UUID):
+        return str(part)
+    return part
+
+
+def encode(kind: str, filters: Mapping[str, object], key: tuple[KeyPart, ...]) -> str:
+    raw = json.dumps(
+        {"v": VERSION, "k": kind, "f": fingerprint(filters), "a": [_out(p) for p in key]},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(token: str) -> Position:
+def _bad(description: str) -> InvalidArgument:
+    return InvalidArgument.field("page_token", description)
+
+
+def decode(
+    token: str, kinds: Kinds, filters: Mapping[str, object]
+) -> tuple[str, tuple[KeyPart, ...]]:
+    """The token's kind (one of `kinds`) and key; INVALID_ARGUMENT naming page_token when it is
+    not ours, or was issued for another ordering or other filters."""
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data.get("v") != 1:
+        if not isinstance(data, dict) or data.get("v") != VERSION:
             raise ValueError("version")
-        return Position(datetime.fromisoformat(data["c"]), uuid.UUID(data["i"]))
-    except (ValueError, TypeError, KeyError, AttributeError):
-        raise InvalidArgument.field(
-            "page_token", "is not a token this API issued; pass next_page_token unchanged"
-        ) from None
+        kind, fp, raw = data["k"], data["f"], data["a"]
+        if not isinstance(kind, str) or not isinstance(raw, list):
+            raise TypeError("shape")
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+        raise _bad("is not a token this API issued; pass next_page_token unchanged") from None
+    if kind not in kinds or fp != fingerprint(filters):
+        raise _bad(
+            "was issued for another list, sort or filter; repeat them unchanged with it, "
+            "or start again without page_token"
+        )
+    types = kinds[kind]
+    try:
+        if len(raw) != len(types):
+            raise ValueError("length")
+        key = tuple(_part(t, value) for t, value in zip(types, raw, strict=True))
+    except (ValueError, TypeError, AttributeError):
+        raise _bad("is not a token this API issued; pass next_page_token unchanged") from None
+    return kind, key
+
+
+def _part(key_type: type, raw: object) -> KeyPart:
+    if key_type is datetime:
+        if not isinstance(raw, str):
+            raise TypeError("key")
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return value
+    if key_type is uuid.UUID:
+        if not isinstance(raw, str):
+            raise TypeError("key")
+        return uuid.UUID(raw)
+    if key_type is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if type(raw) is not key_type:
+        raise TypeError("key")
+    return raw  # type: ignore[return-value]

@@ -1,6 +1,6 @@
 """RabbitMQ topology, declared idempotently by every process that uses it.
 
-orders.events (fanout) → orders.email, orders.webhook
+orders.events (fanout) → orders.email, orders.webhook, orders.analytics
 inventory.events (topic, inventory.{action}.{store_id}) → inventory.alerts (inventory.low.*),
                                                          inventory.webhook (inventory.#)
 payouts.events (fanout; payout.paid, payout.failed) → payouts.email, payouts.webhook
@@ -30,6 +30,7 @@ class QueueSpec:
 QUEUES = (
     QueueSpec("orders.email", ORDERS_EXCHANGE, ("",)),
     QueueSpec("orders.webhook", ORDERS_EXCHANGE, ("",)),
+    QueueSpec("orders.analytics", ORDERS_EXCHANGE, ("",)),
     QueueSpec("inventory.alerts", INVENTORY_EXCHANGE, ("inventory.low.*",)),
     QueueSpec("inventory.webhook", INVENTORY_EXCHANGE, ("inventory.#",)),
     QueueSpec("payouts.email", PAYOUTS_EXCHANGE, ("",)),

@@ -31,7 +31,7 @@ from services.store.edge.routes import RouteTable
 from services.store.edge.scopes import admin_method_scopes
 from services.store.edge.xds import AggregatedDiscoveryServicer, RouteSnapshot
 from services.store.stores.repository import StoreRepository
-from services.store.stores.servicer import PlatformServicer, StoreAdminServicer
+from services.store.stores.servicer import PlatformServicer, ShopServicer, StoreAdminServicer
 from services.store.tokens.repository import TokenRepository
 from services.store.tokens.resolver import TokenResolver
 from services.store.webhooks.repository import WebhookRepository
@@ -100,6 +100,9 @@ def build(
         store_pb2_grpc.add_PlatformServicer_to_server(
             PlatformServicer(stores, config.platform_domain), server
         )
+        store_pb2_grpc.add_ShopServicer_to_server(
+            ShopServicer(stores, config.platform_domain), server
+        )
         resolver = TokenResolver(adapters.control, adapters.redis)
         custom_domains = CustomDomains(
             adapters.domains, adapters.dns, settings.brand, config.platform_domain
@@ -121,6 +124,7 @@ def build(
         )
         return [
             "shop.store.v1.Platform",
+            "shop.store.v1.Shop",
             "shop.store.v1.StoreAdmin",
             "shop.store.v1.WebhookAdmin",
             *ENVOY_FACING,

@@ -6,10 +6,8 @@ from shop.catalog.v1 import inventory_pb2 as pb
 from shop.catalog.v1 import inventory_pb2_grpc
 
 from services.catalog.inventory.stock import Inventory
-from services.common.errors import InvalidArgument
+from services.common import cursor
 from services.common.messages import to_timestamp
-
-MAX_ALERTS_PAGE = 250
 
 
 class InventoryAdminServicer(inventory_pb2_grpc.InventoryAdminServicer):
@@ -47,10 +45,11 @@ class InventoryAdminServicer(inventory_pb2_grpc.InventoryAdminServicer):
         )
 
     async def ListInventoryAlerts(self, request, context):
-        if request.page_size < 0:
-            raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_ALERTS_PAGE}")
-        alerts = await self._inventory.alerts(min(request.page_size or 50, MAX_ALERTS_PAGE))
+        alerts, token = await self._inventory.alerts(
+            cursor.page_size(request.page_size), request.page_token
+        )
         return pb.ListInventoryAlertsResponse(
+            next_page_token=token,
             alerts=[
                 pb.InventoryAlert(
                     variant_id=str(a.variant_id),
@@ -60,5 +59,5 @@ class InventoryAdminServicer(inventory_pb2_grpc.InventoryAdminServicer):
                     created_at=to_timestamp(a.created_at),
                 )
                 for a in alerts
-            ]
+            ],
         )

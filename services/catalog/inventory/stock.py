@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
-from services.common import outbox
+from services.common import cursor, outbox
 from services.common.db import tenant_transaction
 from services.common.errors import (
     Aborted,
@@ -28,6 +29,7 @@ from services.common.inventory_events import (
 )
 from services.common.tenancy import require_store_id
 
+ALERT_KINDS: cursor.Kinds = {"newest": (datetime, str)}
 MAX_SYNC_LINES = 1000
 MAX_QUANTITY = 10**9
 _NOT_FOUND = "no variant with this id in this store"
@@ -186,14 +188,31 @@ class Inventory:
         ]
         return outcomes, [sku for sku, _ in lines if sku not in levels]
 
-    async def alerts(self, limit: int) -> list[Alert]:
+    async def alerts(self, size: int, page_token: str) -> tuple[list[Alert], str]:
+        """Newest first, keyset-paged on (created_at, event_key)."""
+        after = cursor.decode(page_token, ALERT_KINDS, {})[1] if page_token else None
+        store_id = require_store_id()
+        where = "store_id = $1"
+        args: list[object] = [store_id]
+        if after is not None:
+            # Newest first, ties by event key ascending: not one row comparison, so two.
+            where += " AND (created_at < $2 OR (created_at = $2 AND event_key > $3))"
+            args += [after[0], after[1]]
+        args.append(size + 1)
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(
-                """SELECT variant_id, sku, quantity, threshold, created_at FROM inventory_alerts
-                   ORDER BY created_at DESC LIMIT $1""",
-                limit,
+                f"""SELECT variant_id, sku, quantity, threshold, created_at, event_key
+                    FROM inventory_alerts WHERE {where}
+                    ORDER BY created_at DESC, event_key LIMIT ${len(args)}""",
+                *args,
             )
-        return [Alert(**dict(r)) for r in rows]
+        token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            token = cursor.encode("newest", {}, (last["created_at"], last["event_key"]))
+        return [
+            Alert(**{k: v for k, v in dict(r).items() if k != "event_key"}) for r in rows[:size]
+        ], token
 
 
 def _negative_for_deny(i: int, sku: str) -> FieldViolation:

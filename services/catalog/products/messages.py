@@ -6,7 +6,14 @@ from shop.catalog.v1 import catalog_pb2 as pb
 from shop.common.v1 import money_pb2
 
 from services.catalog.products.repository import ProductRow, VariantRow
-from services.catalog.products.rules import ImageInput, MoneyInput, ProductDraft, VariantDraft
+from services.catalog.products.rules import (
+    AdminQuery,
+    ImageInput,
+    MoneyInput,
+    ProductDraft,
+    VariantDraft,
+)
+from services.catalog.products.rules import admin_query as validate_admin_query
 from services.catalog.products.writes import ProductPatch, VariantPatch
 from services.common.messages import optional_money, to_timestamp
 
@@ -27,6 +34,30 @@ _POLICY_IN = {
     pb.INVENTORY_POLICY_CONTINUE: "continue",
 }
 _POLICY_OUT = {"deny": pb.INVENTORY_POLICY_DENY, "continue": pb.INVENTORY_POLICY_CONTINUE}
+
+
+_ADMIN_SORTS = {
+    pb.ADMIN_PRODUCT_SORT_UNSPECIFIED: "newest",
+    pb.ADMIN_PRODUCT_SORT_NEWEST: "newest",
+    pb.ADMIN_PRODUCT_SORT_TITLE: "title",
+}
+_STATUS_FILTER = {
+    pb.PRODUCT_STATUS_UNSPECIFIED: "",
+    pb.PRODUCT_STATUS_DRAFT: "draft",
+    pb.PRODUCT_STATUS_ACTIVE: "active",
+    pb.PRODUCT_STATUS_ARCHIVED: "archived",
+}
+
+
+def admin_query(request: pb.AdminListProductsRequest) -> AdminQuery:
+    return validate_admin_query(
+        sort=_ADMIN_SORTS.get(request.sort, "?"),
+        status=_STATUS_FILTER.get(request.status, "?"),
+        tag=request.tag,
+        product_type=request.product_type,
+        vendor=request.vendor,
+        query=request.query,
+    )
 
 
 def _money_in(message: money_pb2.Money, present: bool) -> MoneyInput | None:
@@ -61,6 +92,9 @@ def product_draft(request: pb.CreateProductRequest) -> ProductDraft:
         options=tuple(request.options),
         variants=tuple(variant_draft(v) for v in request.variants),
         images=_images_in(request.images),
+        tags=tuple(request.tags),
+        product_type=request.product_type,
+        vendor=request.vendor,
     )
 
 
@@ -80,6 +114,9 @@ def product_patch(request: pb.UpdateProductRequest) -> ProductPatch:
         status=_STATUS_IN.get(p.status, "?") if p.status else "?",
         options=tuple(p.options),
         images=_images_in(p.images),
+        tags=tuple(p.tags),
+        product_type=p.product_type,
+        vendor=p.vendor,
     )
 
 
@@ -97,8 +134,9 @@ def variant_patch(request: pb.UpdateVariantRequest) -> VariantPatch:
     )
 
 
-def admin_variant(v: VariantRow) -> pb.Variant:
+def admin_variant(v: VariantRow, product_id: str = "") -> pb.Variant:
     return pb.Variant(
+        product_id=product_id,
         id=str(v.id),
         sku=v.sku or "",
         title=v.title,
@@ -120,10 +158,13 @@ def admin_product(p: ProductRow) -> pb.Product:
         description=p.description,
         status=_STATUS_OUT[p.status],
         options=list(p.options),
-        variants=[admin_variant(v) for v in p.variants],
+        variants=[admin_variant(v, str(p.id)) for v in p.variants],
         created_at=to_timestamp(p.created_at),
         updated_at=to_timestamp(p.updated_at),
         images=images_out(p),
+        tags=list(p.tags),
+        product_type=p.product_type,
+        vendor=p.vendor,
     )
 
 

@@ -52,13 +52,16 @@ class ProductRow:
     created_at: datetime
     updated_at: datetime
     images: tuple[Image, ...] = ()
+    tags: tuple[str, ...] = ()
+    product_type: str = ""
+    vendor: str = ""
 
 
 # Variants ride along as one array of anonymous records: one query per product page, one
 # round trip for the hot storefront read.
 PRODUCT_SELECT = """
 SELECT p.id, p.handle, p.title, p.description, p.status, p.options, p.created_at, p.updated_at,
-       p.images::text AS images,
+       p.images::text AS images, p.tags, p.product_type, p.vendor,
        ARRAY(SELECT ROW(v.id, v.sku, v.title, v.price, v.compare_at_price, v.currency,
                         v.inventory_quantity, v.inventory_policy, v.options::text, v.position,
                         v.version)
@@ -96,6 +99,9 @@ def product_from_row(row: asyncpg.Record) -> ProductRow:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         images=tuple(Image(**image) for image in json.loads(row["images"])),
+        tags=tuple(row["tags"]),
+        product_type=row["product_type"],
+        vendor=row["vendor"],
     )
 
 
@@ -170,9 +176,9 @@ class CatalogRepository:
 
     async def _insert_product(self, conn: asyncpg.Connection, product: NewProduct) -> uuid.UUID:
         insert = """INSERT INTO products (store_id, handle, title, description, status, options,
-                                          images)
+                                          images, tags, product_type, vendor)
                     VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
-                            $6::jsonb)
+                            $6::jsonb, $7, $8, $9)
                     ON CONFLICT (store_id, handle) DO NOTHING
                     RETURNING id"""
         handle = product.handle
@@ -185,6 +191,9 @@ class CatalogRepository:
                 product.status,
                 list(product.options),
                 images_json(product.images),
+                list(product.tags),
+                product.product_type,
+                product.vendor,
             )
             if product_id is not None:
                 # A live handle wins over an old one that redirected elsewhere.

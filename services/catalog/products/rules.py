@@ -16,6 +16,8 @@ MAX_IMAGES = 250
 # 10^13 minor units: far above any real price, far below int64 overflow in any sum.
 MAX_AMOUNT = 10**13
 MAX_INVENTORY = 10**9
+MAX_TAGS = 250
+MAX_TEXT = 255  # a tag, a product type, a vendor
 HANDLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 STATUSES = ("draft", "active", "archived")
@@ -62,6 +64,9 @@ class ProductDraft:
     options: tuple[str, ...] = ()
     variants: tuple[VariantDraft, ...] = field(default_factory=tuple)
     images: tuple[ImageInput, ...] = ()
+    tags: tuple[str, ...] = ()
+    product_type: str = ""
+    vendor: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ class NewProduct:
     options: tuple[str, ...]
     variants: tuple[NewVariant, ...]
     images: tuple[Image, ...] = ()
+    tags: tuple[str, ...] = ()
+    product_type: str = ""
+    vendor: str = ""
 
 
 def slugify(text: str) -> str:
@@ -188,6 +196,25 @@ def check_options(v: Validator, options: tuple[str, ...]) -> tuple[str, ...]:
     return options
 
 
+def check_text(v: Validator, name: str, value: str, maximum: int = MAX_TEXT) -> str:
+    """Trimmed free text of at most `maximum` characters, without NUL."""
+    value = " ".join(value.split())
+    v.check(len(value) <= maximum, name, f"must be at most {maximum} characters")
+    v.check("\x00" not in value, name, "must not contain NUL characters")
+    return value
+
+
+def check_tags(v: Validator, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Trimmed, inner whitespace collapsed, unique ignoring case (the first spelling wins)."""
+    v.check(len(tags) <= MAX_TAGS, "tags", f"at most {MAX_TAGS} tags per product")
+    kept: dict[str, str] = {}
+    for i, raw in enumerate(tags[: MAX_TAGS + 1]):
+        tag = check_text(v, f"tags[{i}]", raw)
+        v.check(bool(tag), f"tags[{i}]", "must not be empty")
+        kept.setdefault(tag.lower(), tag)
+    return tuple(kept.values())
+
+
 def check_images(v: Validator, images: tuple[ImageInput, ...]) -> tuple[Image, ...]:
     """Validated images in display order (by position, then as given), renumbered 1..n."""
     v.check(len(images) <= MAX_IMAGES, "images", f"at most {MAX_IMAGES} images per product")
@@ -218,6 +245,9 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
     check_status(v, draft.status)
     options = check_options(v, draft.options)
     images = check_images(v, draft.images)
+    tags = check_tags(v, draft.tags)
+    product_type = check_text(v, "product_type", draft.product_type)
+    vendor = check_text(v, "vendor", draft.vendor)
     if not draft.variants:
         v.fail("variants", "at least one variant (with its price) is required")
     if len(draft.variants) > MAX_VARIANTS:
@@ -254,8 +284,63 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
         options=options,
         variants=variants,
         images=images,
+        tags=tags,
+        product_type=product_type,
+        vendor=vendor,
     )
 
 
 def is_available(quantity: int, policy: str) -> bool:
     return in_stock(policy, quantity)
+
+
+ADMIN_SORTS = ("newest", "title")
+
+
+@dataclass(frozen=True)
+class AdminQuery:
+    """The merchant's product list: every status unless one is asked for."""
+
+    sort: str = "newest"
+    status: str = ""
+    tag: str = ""  # lower-case
+    product_type: str = ""  # lower-case
+    vendor: str = ""  # lower-case
+    query: str = ""  # as typed (trimmed): a title substring or a SKU prefix
+
+    @property
+    def filters(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "tag": self.tag,
+            "type": self.product_type,
+            "vendor": self.vendor,
+            "q": self.query,
+        }
+
+
+def admin_query(
+    sort: str, status: str, tag: str, product_type: str, vendor: str, query: str
+) -> AdminQuery:
+    v = Validator()
+    v.check(sort in ADMIN_SORTS, "sort", "must be NEWEST or TITLE")
+    if status:
+        check_status(v, status)
+    values = {
+        name: check_text(v, name, value)
+        for name, value in (
+            ("tag", tag),
+            ("product_type", product_type),
+            ("vendor", vendor),
+            ("query", query),
+        )
+    }
+    v.raise_if_any()
+    return AdminQuery(
+        sort=sort,
+        status=status,
+        tag=values["tag"].lower(),
+        product_type=values["product_type"].lower(),
+        vendor=values["vendor"].lower(),
+        query=values["query"],
+    )

@@ -23,6 +23,8 @@ from services.catalog.products.rules import (
     check_images,
     check_options,
     check_status,
+    check_tags,
+    check_text,
     check_title,
     check_variant,
 )
@@ -36,7 +38,19 @@ from services.common.errors import (
 )
 from services.common.ids import parse_uuid
 
-PRODUCT_PATHS = frozenset({"title", "handle", "description", "status", "options", "images"})
+PRODUCT_PATHS = frozenset(
+    {
+        "title",
+        "handle",
+        "description",
+        "status",
+        "options",
+        "images",
+        "tags",
+        "product_type",
+        "vendor",
+    }
+)
 VARIANT_PATHS = frozenset(
     {"sku", "title", "price", "compare_at_price", "inventory_policy", "option_values"}
 )
@@ -55,6 +69,9 @@ class ProductPatch:
     status: str = ""
     options: tuple[str, ...] = ()
     images: tuple[ImageInput, ...] = ()
+    tags: tuple[str, ...] = ()
+    product_type: str = ""
+    vendor: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,12 @@ class ProductWrites:
                 changes["options"] = list(options)
             if "images" in patch.paths:
                 changes["images"] = images_json(check_images(v, patch.images))
+            if "tags" in patch.paths:
+                changes["tags"] = list(check_tags(v, patch.tags))
+            if "product_type" in patch.paths:
+                changes["product_type"] = check_text(v, "product_type", patch.product_type)
+            if "vendor" in patch.paths:
+                changes["vendor"] = check_text(v, "vendor", patch.vendor)
             v.raise_if_any()
             new_handle = changes.get("handle")
             if new_handle is not None and new_handle != current.handle:

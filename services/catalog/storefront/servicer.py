@@ -5,35 +5,47 @@ from __future__ import annotations
 from shop.catalog.v1 import catalog_pb2 as pb
 from shop.catalog.v1 import catalog_pb2_grpc
 
+from services.catalog.collections.messages import storefront_collection
+from services.catalog.collections.storefront import StorefrontCollections
 from services.catalog.products.messages import storefront_product
 from services.catalog.products.repository import CatalogRepository
 from services.catalog.storefront import search_terms
-from services.catalog.storefront.queries import ListCriteria, Page, StorefrontQueries
+from services.catalog.storefront.listing import ListCriteria
+from services.catalog.storefront.queries import Page, StorefrontQueries
+from services.common import cursor
 from services.common.errors import InvalidArgument, Validator
 
+# Every storefront list: 0 means 50, larger values are clamped to 250.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 250
 
 _SORTS = {
-    pb.PRODUCT_SORT_UNSPECIFIED: "newest",
+    pb.PRODUCT_SORT_UNSPECIFIED: "",
     pb.PRODUCT_SORT_NEWEST: "newest",
     pb.PRODUCT_SORT_PRICE_ASC: "price_asc",
     pb.PRODUCT_SORT_PRICE_DESC: "price_desc",
     pb.PRODUCT_SORT_TITLE: "title",
+    pb.PRODUCT_SORT_MANUAL: "manual",
 }
 
 
 def page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-    # Larger requests are clamped rather than refused: a storefront asking for "all" works.
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return cursor.page_size(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-def list_criteria(request: pb.ListProductsRequest) -> ListCriteria:
+def list_criteria(request, *, collection: bool = False) -> ListCriteria:
+    """The sort ("" when none was asked for) and filters of a ListProducts or
+    GetCollectionByHandle request."""
     v = Validator()
     sort = _SORTS.get(request.sort)
-    v.check(sort is not None, "sort", "must be NEWEST, PRICE_ASC, PRICE_DESC or TITLE")
+    if collection:
+        v.check(sort is not None, "sort", "must be MANUAL, NEWEST, PRICE_ASC, PRICE_DESC or TITLE")
+    else:
+        v.check(
+            sort is not None and sort != "manual",
+            "sort",
+            "must be NEWEST, PRICE_ASC, PRICE_DESC or TITLE (MANUAL: collections only)",
+        )
     lo = request.min_price if request.HasField("min_price") else None
     hi = request.max_price if request.HasField("max_price") else None
     v.check(lo is None or lo >= 0, "min_price", "must be >= 0 (minor units)")
@@ -41,13 +53,19 @@ def list_criteria(request: pb.ListProductsRequest) -> ListCriteria:
     if lo is not None and hi is not None and lo > hi:
         v.fail("min_price", "must be <= max_price")
     v.raise_if_any()
-    return ListCriteria(sort or "newest", lo, hi, request.available_only)
+    return ListCriteria(sort or ("" if collection else "newest"), lo, hi, request.available_only)
 
 
 class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
-    def __init__(self, catalog: CatalogRepository, queries: StorefrontQueries) -> None:
+    def __init__(
+        self,
+        catalog: CatalogRepository,
+        queries: StorefrontQueries,
+        collections: StorefrontCollections,
+    ) -> None:
         self._catalog = catalog
         self._queries = queries
+        self._collections = collections
 
     async def GetProductByHandle(self, request, context):
         if not request.handle:
@@ -69,6 +87,24 @@ class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
             products=_products(page),
             next_page_token=page.next_page_token,
             approximate=page.approximate,
+        )
+
+    async def ListCollections(self, request, context):
+        rows, token = await self._collections.list(page_size(request.page_size), request.page_token)
+        return pb.ListCollectionsResponse(
+            collections=[storefront_collection(c) for c in rows], next_page_token=token
+        )
+
+    async def GetCollectionByHandle(self, request, context):
+        if not request.handle:
+            raise InvalidArgument.field("handle", "is required")
+        size = page_size(request.page_size)
+        criteria = list_criteria(request, collection=True)
+        found = await self._collections.page(request.handle, criteria, size, request.page_token)
+        return pb.CollectionPage(
+            collection=storefront_collection(found.collection),
+            products=_products(found.page),
+            next_page_token=found.page.next_page_token,
         )
 
 

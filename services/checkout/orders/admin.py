@@ -24,6 +24,7 @@ from services.checkout.payments.rules import (
     PaymentUnavailable,
     Refund,
 )
+from services.common import cursor
 from services.common.db import tenant_transaction
 from services.common.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.common.ids import parse_uuid
@@ -65,8 +66,7 @@ class OrderAdmin:
             return await orders.load(conn, store_id, oid)
 
     async def list(self, query: OrderQuery) -> tuple[list[orders.Order], str]:
-        if query.page_size < 0:
-            raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE}")
+        size = cursor.page_size(query.page_size, 50, MAX_PAGE)
         if query.status and query.status not in STATUSES:
             raise InvalidArgument.field("status", f"must be one of {list(STATUSES)}")
         store_id = require_store_id()
@@ -74,7 +74,7 @@ class OrderAdmin:
             return await orders.page(
                 conn,
                 store_id,
-                min(query.page_size or 50, MAX_PAGE),
+                size,
                 query.page_token,
                 query.status,
                 query.created_after,

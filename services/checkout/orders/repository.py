@@ -15,6 +15,7 @@ from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine,
 from services.common import cursor, metrics, outbox
 from services.common.errors import NotFound
 
+PAGE_KINDS: cursor.Kinds = {"newest": (datetime, uuid.UUID)}
 ORDER_SELECT = """
 SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        o.shipping_address::text AS shipping, o.billing_address::text AS billing,
@@ -79,12 +80,14 @@ def order_event_data(order: Order) -> dict[str, Any]:
         "email": order.email,
         "currency": order.currency,
         "total_minor": order.total,
+        "created_at": order.created_at.isoformat(),
         "lines": [
             {
                 "variant_id": line.variant_id,
                 "sku": line.sku,
                 "title": line.title,
                 "quantity": line.quantity,
+                "product_id": line.product_id,
                 "unit_price_minor": line.unit_price,
                 "total_minor": line.unit_price * line.quantity,
             }
@@ -163,7 +166,9 @@ async def page(
     after: datetime | None,
     before: datetime | None,
 ) -> tuple[list[Order], str]:
-    position = cursor.decode(token) if token else None
+    # The token is bound to the filters it was issued with (reused with others → page_token).
+    filters = {"status": status, "after": after, "before": before}
+    position = cursor.decode(token, PAGE_KINDS, filters)[1] if token else None
     conditions: list[str] = ["o.store_id = $1"]
     args: list[object] = [store_id]
     if status:
@@ -176,7 +181,7 @@ async def page(
         args.append(before)
         conditions.append(f"o.created_at < ${len(args)}")
     if position:
-        args += [position.created_at, position.id]
+        args += [position[0], position[1]]
         conditions.append(f"(o.created_at, o.id) < (${len(args) - 1}, ${len(args)})")
     where = "WHERE " + " AND ".join(conditions) + " "
     args.append(size + 1)
@@ -186,7 +191,7 @@ async def page(
     found = [order_from_row(r) for r in rows[:size]]
     next_token = ""
     if len(rows) > size:
-        next_token = cursor.encode(cursor.Position(found[-1].created_at, found[-1].id))
+        next_token = cursor.encode("newest", filters, (found[-1].created_at, found[-1].id))
     return found, next_token
 
 

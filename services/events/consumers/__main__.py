@@ -1,6 +1,6 @@
-"""Runs the consumers (email, webhooks, inventory alerts) and the webhook delivery worker.
-`--only email,webhook` limits the process to some of them (one Deployment each in production
-if they need to scale apart). Run: python -m services.events.consumers"""
+"""Runs the consumers (email, webhooks, inventory alerts, sales analytics) and the webhook
+delivery worker. `--only email,webhook` limits the process to some of them (one Deployment
+each in production if they need to scale apart). Run: python -m services.events.consumers"""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer, consume
 from services.events.consumers.email import EmailConsumer
 from services.events.consumers.inventory_alerts import InventoryAlertsConsumer
+from services.events.consumers.sales import SalesConsumer
 from services.events.consumers.webhooks import WebhookConsumer, WebhookDeliveryWorker
 
 log = logging.getLogger(__name__)
-ALL = ("email", "webhook", "inventory_alerts")
+ALL = ("email", "webhook", "inventory_alerts", "sales")
 
 
 async def supervise(amqp_url: str, prefetch: int, pool, consumers: list[Consumer]) -> None:
@@ -86,6 +87,8 @@ def build_app(only: tuple[str, ...]):
                 state["worker"] = worker
             if "inventory_alerts" in only:
                 consumers.append(InventoryAlertsConsumer())
+            if "sales" in only:
+                consumers.append(SalesConsumer())
             state["supervisor"] = asyncio.create_task(
                 supervise(events.amqp_url, events.consumer_prefetch, state["pool"], consumers)
             )

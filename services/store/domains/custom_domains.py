@@ -57,8 +57,8 @@ class CustomDomains:
             )
         return await self._domains.mark_verified(current.domain)
 
-    async def list(self) -> list[CustomDomain]:
-        return await self._domains.list()
+    async def list(self, size: int, page_token: str) -> tuple[list[CustomDomain], str]:
+        return await self._domains.list(size, page_token)
 
     async def remove(self, raw: str) -> None:
         await self._domains.remove(self.normalise(raw))

@@ -11,10 +11,13 @@ from datetime import datetime
 
 import asyncpg
 
+from services.common import cursor
 from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.common.tenancy import require_store_id
 from services.store.domains.rules import CustomDomain, Recheck
 
+LIST_KINDS: cursor.Kinds = {"oldest": (datetime, str)}
 _COLUMNS = "domain, verification_token, verified_at, is_primary, created_at, last_checked_at"
 
 
@@ -46,10 +49,27 @@ class DomainRepository:
         self._pool = pool
         self._control = control_pool
 
-    async def list(self) -> builtins.list[CustomDomain]:
+    async def list(self, size: int, page_token: str) -> tuple[builtins.list[CustomDomain], str]:
+        """Oldest first, keyset-paged on (created_at, domain)."""
+        after = cursor.decode(page_token, LIST_KINDS, {})[1] if page_token else None
+        store_id = require_store_id()
+        where = "store_id = $1"
+        args: list[object] = [store_id]
+        if after is not None:
+            where += " AND (created_at, domain) > ($2, $3)"
+            args += [after[0], after[1]]
+        args.append(size + 1)
         async with tenant_transaction(self._pool, readonly=True) as conn:
-            rows = await conn.fetch(f"SELECT {_COLUMNS} FROM store_domains ORDER BY created_at")
-        return [_domain(r) for r in rows]
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM store_domains WHERE {where}"
+                f" ORDER BY created_at, domain LIMIT ${len(args)}",
+                *args,
+            )
+        found = [_domain(r) for r in rows[:size]]
+        token = ""
+        if len(rows) > size:
+            token = cursor.encode("oldest", {}, (found[-1].created_at, found[-1].domain))
+        return found, token
 
     async def get(self, domain: str) -> CustomDomain:
         async with tenant_transaction(self._pool, readonly=True) as conn:

@@ -7,11 +7,13 @@ from __future__ import annotations
 # json_guard.py read.
 from shop.catalog.v1 import (
     catalog_pb2,  # noqa: F401
+    collections_pb2,  # noqa: F401
     inventory_pb2,  # noqa: F401
 )
 from shop.checkout.v1 import (
     checkout_pb2,  # noqa: F401
     payments_pb2,  # noqa: F401
+    reports_pb2,  # noqa: F401
 )
 from shop.store.v1 import (
     store_pb2,  # noqa: F401
@@ -29,11 +31,15 @@ ADMIN_SERVICES = {
     "shop.store.v1.WebhookAdmin": "store",
     "shop.catalog.v1.CatalogAdmin": "catalog",
     "shop.catalog.v1.InventoryAdmin": "catalog",
+    "shop.catalog.v1.CollectionsAdmin": "catalog",
     "shop.checkout.v1.OrdersAdmin": "checkout",
     "shop.checkout.v1.PaymentsAdmin": "checkout",
+    "shop.checkout.v1.ReportsAdmin": "checkout",
 }
 STOREFRONT_SERVICES = {
     "shop.catalog.v1.Storefront": "catalog",
+    # The store's public name, currency, domain, theme and public settings.
+    "shop.store.v1.Shop": "store",
     "shop.checkout.v1.Cart": "checkout",
     "shop.checkout.v1.Checkout": "checkout",
 }

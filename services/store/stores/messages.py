@@ -8,6 +8,7 @@ from shop.store.v1 import store_pb2
 from services.common.messages import to_timestamp
 from services.store.domains.rules import CustomDomain, DomainState
 from services.store.stores.rules import Store
+from services.store.stores.settings_rules import public_settings
 from services.store.tokens.rules import TokenInfo
 
 
@@ -30,6 +31,18 @@ def store_message(store: Store, platform_domain: str) -> store_pb2.Store:
         low_stock_threshold=store.low_stock_threshold,
         settings=settings,
         plan=store.plan,
+    )
+
+
+def public_shop_message(store: Store, platform_domain: str) -> store_pb2.PublicShop:
+    settings = struct_pb2.Struct()
+    json_format.ParseDict(public_settings(store.settings), settings)
+    return store_pb2.PublicShop(
+        name=store.name,
+        currency=store.currency,
+        primary_domain=store.primary_custom_domain or platform_host(store, platform_domain),
+        theme_id=store.theme_id,
+        settings=settings,
     )
 
 

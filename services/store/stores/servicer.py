@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf import empty_pb2, json_format
 from shop.store.v1 import store_pb2, store_pb2_grpc
 
+from services.common import cursor
 from services.common.errors import Unauthenticated
 from services.common.tenancy import require_store_id
 from services.store.domains.custom_domains import CustomDomains
@@ -12,6 +13,7 @@ from services.store.edge.authz import bearer_token
 from services.store.stores.messages import (
     domain_message,
     platform_host,
+    public_shop_message,
     store_message,
     token_message,
 )
@@ -39,6 +41,17 @@ class PlatformServicer(store_pb2_grpc.PlatformServicer):
                 id=token.id, token=token.token, scopes=list(token.scopes), name="owner"
             ),
         )
+
+
+class ShopServicer(store_pb2_grpc.ShopServicer):
+    """What any storefront may show about its store, without a token."""
+
+    def __init__(self, stores: StoreRepository, platform_domain: str) -> None:
+        self._stores = stores
+        self._platform = platform_domain
+
+    async def GetShop(self, request, context):
+        return public_shop_message(await self._stores.get_current(), self._platform)
 
 
 class StoreAdminServicer(store_pb2_grpc.StoreAdminServicer):
@@ -84,8 +97,12 @@ class StoreAdminServicer(store_pb2_grpc.StoreAdminServicer):
         return self._domain(await self._domains.verify(request.domain))
 
     async def ListDomains(self, request, context):
-        domains = await self._domains.list()
-        return store_pb2.ListDomainsResponse(domains=[self._domain(d) for d in domains])
+        domains, token = await self._domains.list(
+            cursor.page_size(request.page_size), request.page_token
+        )
+        return store_pb2.ListDomainsResponse(
+            domains=[self._domain(d) for d in domains], next_page_token=token
+        )
 
     async def RemoveDomain(self, request, context):
         await self._domains.remove(request.domain)
@@ -112,8 +129,12 @@ class StoreAdminServicer(store_pb2_grpc.StoreAdminServicer):
         return token_message(info, issued.token)
 
     async def ListAccessTokens(self, request, context):
-        tokens = await self._tokens.list()
-        return store_pb2.ListAccessTokensResponse(access_tokens=[token_message(t) for t in tokens])
+        tokens, page_token = await self._tokens.list(
+            cursor.page_size(request.page_size), request.page_token
+        )
+        return store_pb2.ListAccessTokensResponse(
+            access_tokens=[token_message(t) for t in tokens], next_page_token=page_token
+        )
 
     async def RevokeAccessToken(self, request, context):
         info, token_hash = await self._tokens.revoke(request.id)

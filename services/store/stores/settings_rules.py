@@ -19,28 +19,42 @@ MAX_SETTINGS_BYTES = 16 * 1024
 
 _URL = {"type": "string", "pattern": "^https://[^\\s]+$", "maxLength": 2048}
 _COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}
+_EMAIL = {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", "maxLength": 254}
+# "x-public": a storefront may show the setting to anyone (Shop.GetShop, no token); every other
+# setting is for the merchant's admin only. Validators ignore the keyword.
+PUBLIC = "x-public"
 
 SETTINGS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "announcement": {"type": "string", "maxLength": 280},
-        "contact_email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
-        "support_phone": {"type": "string", "pattern": "^\\+?[0-9 ()-]{4,32}$"},
-        "logo_url": _URL,
+        "announcement": {"type": "string", "maxLength": 280, PUBLIC: True},
+        "contact_email": {**_EMAIL, PUBLIC: True},
+        "support_phone": {"type": "string", "pattern": "^\\+?[0-9 ()-]{4,32}$", PUBLIC: True},
+        "logo_url": {**_URL, PUBLIC: True},
+        # Staff who get a copy of order notifications: the merchant's own, never shown.
+        "staff_notification_emails": {
+            "type": "array",
+            "maxItems": 10,
+            "uniqueItems": True,
+            "items": _EMAIL,
+        },
         "colors": {
+            PUBLIC: True,
             "type": "object",
             "additionalProperties": False,
             "properties": {"primary": _COLOR, "accent": _COLOR, "background": _COLOR},
         },
         "social_links": {
+            PUBLIC: True,
             "type": "object",
             "maxProperties": 10,
             "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$"},
             "additionalProperties": _URL,
         },
         "checkout": {
+            PUBLIC: True,
             "type": "object",
             "additionalProperties": False,
             "properties": {
@@ -54,6 +68,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             },
         },
         "languages": {
+            PUBLIC: True,
             "type": "array",
             "maxItems": 20,
             "uniqueItems": True,
@@ -62,6 +77,16 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     },
 }
 _VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+
+
+PUBLIC_SETTINGS = frozenset(
+    name for name, schema in SETTINGS_SCHEMA["properties"].items() if schema.get(PUBLIC)
+)
+
+
+def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a storefront may show anyone; the others never leave the admin API."""
+    return {k: v for k, v in settings.items() if k in PUBLIC_SETTINGS}
 
 
 @dataclass(frozen=True)

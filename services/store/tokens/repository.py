@@ -3,8 +3,12 @@ sha256 of a token is stored; the secret exists in the create response alone."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 import asyncpg
 
+from services.common import cursor
 from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import NotFound
 from services.common.ids import parse_uuid
@@ -17,6 +21,7 @@ from services.store.tokens.rules import (
     new_access_token,
 )
 
+LIST_KINDS: cursor.Kinds = {"newest": (datetime, uuid.UUID)}
 _COLUMNS = "id, name, scopes, created_at, revoked_at"
 
 
@@ -49,12 +54,27 @@ class TokenRepository:
         info = _info(row)
         return IssuedToken(info.id, secret, info.scopes), info
 
-    async def list(self) -> list[TokenInfo]:
+    async def list(self, size: int, page_token: str) -> tuple[list[TokenInfo], str]:
+        """Newest first (ties by id), keyset-paged."""
+        after = cursor.decode(page_token, LIST_KINDS, {})[1] if page_token else None
+        where = "store_id = $1"
+        args: list[object] = [require_store_id()]
+        if after is not None:
+            where += " AND (created_at < $2 OR (created_at = $2 AND id > $3))"
+            args += [after[0], after[1]]
+        args.append(size + 1)
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM api_tokens ORDER BY created_at DESC, id"
+                f"SELECT {_COLUMNS} FROM api_tokens WHERE {where}"
+                f" ORDER BY created_at DESC, id LIMIT ${len(args)}",
+                *args,
             )
-        return [_info(r) for r in rows]
+        found = [_info(r) for r in rows[:size]]
+        token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            token = cursor.encode("newest", {}, (last["created_at"], last["id"]))
+        return found, token
 
     async def revoke(self, token_id: str) -> tuple[TokenInfo, bytes]:
         """Marks the token revoked (idempotent) and returns it with its hash, so the caller can

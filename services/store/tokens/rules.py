@@ -25,6 +25,8 @@ ALL_SCOPES = frozenset(
         "write_orders",
         "manage_domains",
         "manage_webhooks",
+        # Sales reports (orders, gross and net sales, refunds, top products).
+        "read_reports",
         # Stripe onboarding, the balance and payouts.
         "manage_payments",
         # Create, list and revoke access tokens (never wider than the caller's own scopes).

@@ -15,9 +15,12 @@ from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
 from services.common.ssrf import SsrfPolicy, check_url
+from services.common.tenancy import require_store_id
 from services.common.webhook_topics import TOPICS
 
 MAX_WEBHOOKS_PER_STORE = 50
+OLDEST: cursor.Kinds = {"oldest": (datetime, uuid.UUID)}
+NEWEST: cursor.Kinds = {"newest": (datetime, uuid.UUID)}
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,26 @@ class WebhookRepository:
             raise AlreadyExists(f"url: already subscribed to {topic}")
         return WebhookRow(**dict(row)), secret
 
-    async def list(self) -> builtins.list[WebhookRow]:
+    async def list(self, size: int, page_token: str) -> tuple[builtins.list[WebhookRow], str]:
+        """Oldest first, keyset-paged on (created_at, id)."""
+        after = cursor.decode(page_token, OLDEST, {})[1] if page_token else None
+        where = "store_id = $1"
+        args: list[object] = [require_store_id()]
+        if after is not None:
+            where += " AND (created_at, id) > ($2, $3)"
+            args += [after[0], after[1]]
+        args.append(size + 1)
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(
-                "SELECT id, topic, url, created_at FROM webhooks ORDER BY created_at, id"
+                f"SELECT id, topic, url, created_at FROM webhooks WHERE {where}"
+                f" ORDER BY created_at, id LIMIT ${len(args)}",
+                *args,
             )
-        return [WebhookRow(**dict(r)) for r in rows]
+        found = [WebhookRow(**dict(r)) for r in rows[:size]]
+        token = ""
+        if len(rows) > size:
+            token = cursor.encode("oldest", {}, (found[-1].created_at, found[-1].id))
+        return found, token
 
     async def delete(self, webhook_id: str) -> None:
         wid = parse_uuid(webhook_id, "id")
@@ -122,7 +139,8 @@ class WebhookRepository:
         self, webhook_id: str, page_size: int, page_token: str
     ) -> tuple[builtins.list[DeliveryRow], str]:
         wid = parse_uuid(webhook_id, "webhook_id")
-        after = cursor.decode(page_token) if page_token else None
+        filters = {"webhook": str(wid)}
+        after = cursor.decode(page_token, NEWEST, filters)[1] if page_token else None
         async with tenant_transaction(self._pool, readonly=True) as conn:
             if not await conn.fetchval("SELECT 1 FROM webhooks WHERE id = $1", wid):
                 raise NotFound("no webhook with this id in this store")
@@ -139,14 +157,14 @@ class WebhookRepository:
                     + "WHERE d.webhook_id = $1 AND (d.created_at, d.id) < ($2, $3) "
                     "ORDER BY d.created_at DESC, d.id DESC LIMIT $4",
                     wid,
-                    after.created_at,
-                    after.id,
+                    after[0],
+                    after[1],
                     page_size + 1,
                 )
         page = [_delivery(r) for r in rows[:page_size]]
         token = ""
         if len(rows) > page_size:
-            token = cursor.encode(cursor.Position(page[-1].created_at, page[-1].id))
+            token = cursor.encode("newest", filters, (page[-1].created_at, page[-1].id))
         return page, token
 
     async def redeliver(self, delivery_id: str) -> DeliveryRow:

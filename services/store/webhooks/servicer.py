@@ -5,7 +5,7 @@ from __future__ import annotations
 from shop.store.v1 import webhooks_pb2 as pb
 from shop.store.v1 import webhooks_pb2_grpc
 
-from services.common.errors import InvalidArgument
+from services.common import cursor
 from services.common.messages import to_timestamp
 from services.store.webhooks.repository import DeliveryRow, WebhookRepository, WebhookRow
 
@@ -50,16 +50,17 @@ class WebhookAdminServicer(webhooks_pb2_grpc.WebhookAdminServicer):
         return pb.CreateWebhookResponse(webhook=_webhook(row), secret=secret)
 
     async def ListWebhooks(self, request, context):
-        return pb.ListWebhooksResponse(webhooks=[_webhook(r) for r in await self._webhooks.list()])
+        rows, token = await self._webhooks.list(
+            cursor.page_size(request.page_size), request.page_token
+        )
+        return pb.ListWebhooksResponse(webhooks=[_webhook(r) for r in rows], next_page_token=token)
 
     async def DeleteWebhook(self, request, context):
         await self._webhooks.delete(request.id)
         return pb.DeleteWebhookResponse()
 
     async def ListDeliveries(self, request, context):
-        if request.page_size < 0:
-            raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-        size = min(request.page_size or 20, MAX_PAGE_SIZE)
+        size = cursor.page_size(request.page_size, 20, MAX_PAGE_SIZE)
         rows, token = await self._webhooks.deliveries(request.webhook_id, size, request.page_token)
         return pb.ListDeliveriesResponse(
             deliveries=[_delivery(r) for r in rows], next_page_token=token
