@@ -20,11 +20,12 @@ from google.protobuf import any_pb2, duration_pb2
 from services.common.tenancy import STORE_ID_HEADER
 from services.store.edge.api import (
     ADMIN_SERVICES,
+    OPERATOR_SERVICES,
     PLATFORM_SERVICES,
     REFLECTION_SERVICES,
     STOREFRONT_SERVICES,
 )
-from services.store.edge.authz import STORE_ID_CONTEXT_KEY
+from services.store.edge.authz import HOST_CONTEXT_KEY, PLATFORM_HOST, STORE_ID_CONTEXT_KEY
 from services.store.edge.rate_limits import DEFAULT_PLAN, store_rate_limit
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class StoreRoute:
     store_id: int
     hosts: tuple[str, ...]
     plan: str = DEFAULT_PLAN
+    # Suspended by the platform: storefront unavailable, admin API read-only.
+    suspended: bool = False
 
 
 def store_hosts(subdomain: str, custom_domains: list[str], platform_domain: str) -> tuple[str, ...]:
@@ -111,12 +114,17 @@ _STORE_ROUTES = [
     )
 ]
 _REST_ROUTE = _prefix_route("/v1/", "store")
-# The platform host serves signup (and reflection) only: exact services, no admin API.
+# The platform host serves signup, the operator API (behind ext_authz, operator credentials
+# only) and reflection: exact services, no store admin API.
 _PLATFORM_ROUTES = [
     _REST_ROUTE,
     *(
         _prefix_route(f"/{s}/", c)
-        for s, c in {**PLATFORM_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}.items()
+        for s, c in {
+            **PLATFORM_SERVICES,
+            **OPERATOR_SERVICES,
+            **dict.fromkeys(REFLECTION_SERVICES, "store"),
+        }.items()
     ),
 ]
 
@@ -134,6 +142,14 @@ def _trusted_store_header(value: str | None) -> dict:
     return {"request_headers_to_remove": [STORE_ID_HEADER], "request_headers_to_add": added}
 
 
+def _ext_authz_context(context: dict[str, str]) -> any_pb2.Any:
+    return _packed(
+        ext_authz_pb2.ExtAuthzPerRoute(
+            check_settings=ext_authz_pb2.CheckSettings(context_extensions=context)
+        )
+    )
+
+
 def store_virtual_host(route: StoreRoute) -> rc.VirtualHost:
     store_id = str(route.store_id)
     vhost = rc.VirtualHost(
@@ -144,24 +160,23 @@ def store_virtual_host(route: StoreRoute) -> rc.VirtualHost:
         **_trusted_store_header(store_id),
     )
     vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
-        _packed(
-            ext_authz_pb2.ExtAuthzPerRoute(
-                check_settings=ext_authz_pb2.CheckSettings(
-                    context_extensions={STORE_ID_CONTEXT_KEY: store_id}
-                )
-            )
-        )
+        _ext_authz_context({STORE_ID_CONTEXT_KEY: store_id})
     )
     return vhost
 
 
 def platform_virtual_host(platform_domain: str) -> rc.VirtualHost:
-    return rc.VirtualHost(
+    vhost = rc.VirtualHost(
         name="platform",
         domains=[f"api.{platform_domain}"],
         routes=_PLATFORM_ROUTES,
         **_trusted_store_header(None),
     )
+    # Tells the authorizer this is the platform host: operator credentials, not store tokens.
+    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
+        _ext_authz_context({HOST_CONTEXT_KEY: PLATFORM_HOST})
+    )
+    return vhost
 
 
 def _varint(value: int) -> bytes:
@@ -220,7 +235,7 @@ class RouteTable:
                     route.store_id,
                     owner,
                 )
-        route = StoreRoute(route.store_id, tuple(accepted), route.plan)
+        route = StoreRoute(route.store_id, tuple(accepted), route.plan, route.suspended)
         if self._routes.get(route.store_id) == route:
             return False
         self.remove(route.store_id)
