@@ -25,7 +25,13 @@ from services.store.edge.api import (
     REFLECTION_SERVICES,
     STOREFRONT_SERVICES,
 )
-from services.store.edge.authz import HOST_CONTEXT_KEY, PLATFORM_HOST, STORE_ID_CONTEXT_KEY
+from services.store.edge.authz import (
+    HOST_CONTEXT_KEY,
+    PLATFORM_HOST,
+    STORE_ID_CONTEXT_KEY,
+    STORE_STATUS_CONTEXT_KEY,
+    SUSPENDED,
+)
 from services.store.edge.rate_limits import DEFAULT_PLAN, store_rate_limit
 
 log = logging.getLogger(__name__)
@@ -113,6 +119,23 @@ _STORE_ROUTES = [
         route=rc.RouteAction(cluster_specifier_plugin=CLUSTER_PLUGIN, timeout=_UPSTREAM_TIMEOUT),
     )
 ]
+# A suspended store: storefront, cart and checkout are answered by Envoy itself (a gRPC call
+# gets UNAVAILABLE with this message, a REST call 503 with it as JSON, after the transcoder has
+# turned it into the gRPC path); everything else, the admin API (read-only, by ext_authz),
+# routes as usual.
+STORE_UNAVAILABLE = "this store is unavailable: it has been suspended by the platform"
+_SUSPENDED_ROUTES = [
+    *(
+        rc.Route(
+            match=rc.RouteMatch(prefix=f"/{service}/"),
+            direct_response=rc.DirectResponseAction(
+                status=503, body=base_pb2.DataSource(inline_string=STORE_UNAVAILABLE)
+            ),
+        )
+        for service in STOREFRONT_SERVICES
+    ),
+    *_STORE_ROUTES,
+]
 _REST_ROUTE = _prefix_route("/v1/", "store")
 # The platform host serves signup, the operator API (behind ext_authz, operator credentials
 # only) and reflection: exact services, no store admin API.
@@ -152,16 +175,17 @@ def _ext_authz_context(context: dict[str, str]) -> any_pb2.Any:
 
 def store_virtual_host(route: StoreRoute) -> rc.VirtualHost:
     store_id = str(route.store_id)
+    context = {STORE_ID_CONTEXT_KEY: store_id}
+    if route.suspended:
+        context[STORE_STATUS_CONTEXT_KEY] = SUSPENDED
     vhost = rc.VirtualHost(
         name=f"store-{store_id}",
         domains=list(route.hosts),
-        routes=_STORE_ROUTES,
+        routes=_SUSPENDED_ROUTES if route.suspended else _STORE_ROUTES,
         rate_limits=[store_rate_limit(route.store_id, route.plan)],
         **_trusted_store_header(store_id),
     )
-    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
-        _ext_authz_context({STORE_ID_CONTEXT_KEY: store_id})
-    )
+    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(_ext_authz_context(context))
     return vhost
 
 
