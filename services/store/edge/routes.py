@@ -6,6 +6,7 @@ a change to one store costs one small serialization even with 100k stores loaded
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -119,20 +120,35 @@ _STORE_ROUTES = [
         route=rc.RouteAction(cluster_specifier_plugin=CLUSTER_PLUGIN, timeout=_UPSTREAM_TIMEOUT),
     )
 ]
-# A suspended store: storefront, cart and checkout are answered by Envoy itself (a gRPC call
-# gets UNAVAILABLE with this message, a REST call 503 with it as JSON, after the transcoder has
-# turned it into the gRPC path); everything else, the admin API (read-only, by ext_authz),
-# routes as usual.
+# A suspended store: storefront, cart and checkout are answered by Envoy itself, after the
+# transcoder has turned REST paths into gRPC ones: a REST call (the transcoder leaves the REST
+# path in x-envoy-original-path) gets 503 with the JSON error shape of every other REST error,
+# a gRPC call gets UNAVAILABLE with the message. Everything else (the admin API, read-only by
+# ext_authz) routes as usual.
 STORE_UNAVAILABLE = "this store is unavailable: it has been suspended by the platform"
+_REST_CALL = rc.HeaderMatcher(name="x-envoy-original-path", present_match=True)
+_JSON = base_pb2.HeaderValueOption(
+    header=base_pb2.HeaderValue(key="content-type", value="application/json"),
+    append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+)
+
+
+def _unavailable(prefix: str, rest: bool) -> rc.Route:
+    body = json.dumps({"code": 14, "message": STORE_UNAVAILABLE}) if rest else STORE_UNAVAILABLE
+    return rc.Route(
+        match=rc.RouteMatch(prefix=prefix, headers=[_REST_CALL] if rest else []),
+        direct_response=rc.DirectResponseAction(
+            status=503, body=base_pb2.DataSource(inline_string=body)
+        ),
+        response_headers_to_add=[_JSON] if rest else [],
+    )
+
+
 _SUSPENDED_ROUTES = [
     *(
-        rc.Route(
-            match=rc.RouteMatch(prefix=f"/{service}/"),
-            direct_response=rc.DirectResponseAction(
-                status=503, body=base_pb2.DataSource(inline_string=STORE_UNAVAILABLE)
-            ),
-        )
+        _unavailable(f"/{service}/", rest)
         for service in STOREFRONT_SERVICES
+        for rest in (True, False)
     ),
     *_STORE_ROUTES,
 ]
