@@ -173,6 +173,10 @@ BEGIN
 END
 $$;
 GRANT SELECT, DELETE ON stores TO shop_eraser;
+-- Deleting variants fires the trigger that keeps each product's price range and availability
+-- (it runs as the caller): the products are deleted right after, but the trigger must be able
+-- to write them until then.
+GRANT UPDATE (min_price, max_price, available) ON products TO shop_eraser;
 GRANT UPDATE (erase_started_at) ON stores TO shop_eraser;
 GRANT INSERT ON outbox TO shop_eraser;
 GRANT USAGE ON SCHEMA platform TO shop_eraser;

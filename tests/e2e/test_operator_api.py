@@ -172,9 +172,8 @@ def test_scopes_hold_and_the_refusal_is_audited(http, reader, operator, shop):
     r = ops_post(http, reader, shop.id, "suspend", reason="no scope for this")
     assert r.status_code == 403
     assert "suspend_stores" in r.json()["message"]
-    [denied] = [
-        e for e in audit_rows(http, operator, operator_id=reader.id) if e["action"] == "SuspendStore"
-    ]
+    trail = audit_rows(http, operator, operator_id=reader.id)
+    [denied] = [e for e in trail if e["action"] == "SuspendStore"]
     assert denied["outcome"].startswith("PERMISSION_DENIED")
     assert denied["actor"] == "reader-e2e"
 

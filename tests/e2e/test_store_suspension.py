@@ -5,6 +5,7 @@ works again and nothing was lost. Other stores never notice."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -114,8 +115,8 @@ async def test_suspend_then_reinstate(stack, http, operator, webhook_receiver):
     deadline = time.monotonic() + 15
     while not deliveries(http, shop, webhook_id):
         assert time.monotonic() < deadline, "the delivery was never recorded"
-        time.sleep(0.1)
-    time.sleep(1.5)  # several delivery-worker passes
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # several delivery-worker passes
     assert [d["status"] for d in deliveries(http, shop, webhook_id)] == ["pending"]
     assert webhook_receiver.requests_to(path) == []
 
@@ -130,7 +131,7 @@ async def test_suspend_then_reinstate(stack, http, operator, webhook_receiver):
     deadline = time.monotonic() + 15
     while [d["status"] for d in deliveries(http, shop, webhook_id)] != ["delivered"]:
         assert time.monotonic() < deadline, deliveries(http, shop, webhook_id)
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     assert len(webhook_receiver.requests_to(path)) == 1
     assert http.get(product_path, headers=admin(shop)).json() == product
     assert http.get("/v1/products", headers={"host": shop.host}).json() == storefront_before

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 DUE_BATCH = 10
 ROUNDS = 3
+# Keys looked at per SCAN call: a store's keys are found by pattern, which walks the whole
+# keyspace once per erased store, in steps that never block Redis.
+SCAN_COUNT = 1000
 
 _TABLES = """
 SELECT c.relname AS name,
@@ -211,7 +214,7 @@ class StoreEraser(PeriodicWorker):
     async def _forget_redis(self, store_id: int) -> None:
         for pattern in store_key_patterns(store_id):
             keys: list[bytes] = []
-            async for key in self._redis.scan_iter(match=pattern, count=self._batch):
+            async for key in self._redis.scan_iter(match=pattern, count=SCAN_COUNT):
                 keys.append(key)
                 if len(keys) >= self._batch:
                     await self._redis.unlink(*keys)
