@@ -135,7 +135,7 @@ class StoreEraser(PeriodicWorker):
             return False
         if not progress.outbox_gone and progress.pending_deliveries:
             log.warning("store %s: shop/redact not delivered in time; erasing anyway", store_id)
-        tables = erase_order(await self._tables())
+        tables = erase_order(await self.tables())
         for _ in range(ROUNDS):
             erased = {t.name: await self._drain(store_id, t) for t in tables}
             await self._forget_redis(store_id)
@@ -145,7 +145,8 @@ class StoreEraser(PeriodicWorker):
         log.warning("store %s: rows keep appearing while erasing; next pass", store_id)
         return False
 
-    async def _tables(self) -> list[Table]:
+    async def tables(self) -> list[Table]:
+        """Every table with a store_id (besides `stores`), as the catalog says now."""
         rows = await self._pool.fetch(_TABLES)
         return [Table(r["name"], tuple(r["key"]), frozenset(r["parents"])) for r in rows]
 
