@@ -1,4 +1,4 @@
--- depends: 0011__payments
+-- depends: 0011a__refunds_disputes 0014__catalog_collections_search_sales
 -- The whole life of a store: status (active, suspended, closed) with the dates that drive it,
 -- pending confirmations (owner email, closing), the platform's operators (credentials and an
 -- append-only audit trail), and the roles of the operator API and of the erase job.
@@ -173,10 +173,11 @@ BEGIN
 END
 $$;
 GRANT SELECT, DELETE ON stores TO shop_eraser;
--- Deleting variants fires the trigger that keeps each product's price range and availability
--- (it runs as the caller): the products are deleted right after, but the trigger must be able
--- to write them until then.
-GRANT UPDATE (min_price, max_price, available) ON products TO shop_eraser;
+-- Deleting rows fires the triggers that keep derived data (a product's price range when its
+-- variants go, then its collection memberships), and triggers run as the caller: the eraser
+-- may do what the services may, so any such trigger, today's or a later one, works for it
+-- too. RLS binds it to one store all the same (policies apply to the role's members).
+GRANT shop_app TO shop_eraser;
 GRANT UPDATE (erase_started_at) ON stores TO shop_eraser;
 GRANT INSERT ON outbox TO shop_eraser;
 GRANT USAGE ON SCHEMA platform TO shop_eraser;

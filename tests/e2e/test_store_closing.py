@@ -43,6 +43,20 @@ async def populated(stack, http, prefix: str, webhook_receiver):
     )
     assert paid.status_code == 200, paid.text
     cart_with(http, shop, variant["id"])  # left in Redis
+    # An automated collection keeps members by price: erasing variants fires the triggers
+    # that maintain the product's price range and its memberships.
+    collection = http.post(
+        "/v1/admin/collections",
+        headers=admin(shop),
+        json={
+            "collection": {
+                "title": "Under 100",
+                "kind": "COLLECTION_KIND_AUTOMATED",
+                "rules": [{"field": "price", "relation": "less_than", "value": "10000"}],
+            }
+        },
+    )
+    assert collection.status_code == 200, collection.text
     for path, body in (
         ("/v1/admin/domains", {"domain": f"{shop.subdomain}.closing.example"}),
         ("/v1/admin/access_tokens", {"name": "app", "scopes": ["read_products"]}),
@@ -69,6 +83,7 @@ async def test_close_then_erase_leaves_nothing_of_the_store(stack, http, webhook
     other_keys = await store_keys(stack, other.id, other.token)
     rows = await rows_of_store(stack, shop.id)
     assert rows["products"] >= 2 and rows["orders"] == 1 and rows["webhooks"] == 1
+    assert rows["collection_products"] >= 2
     assert await store_keys(stack, shop.id, shop.token)
 
     closed_at = time.monotonic()
