@@ -22,6 +22,7 @@ from devstack.dsn import (
     CONTROL_ROLE,
     ERASER_ROLE,
     OPS_ROLE,
+    OWNER_ROLE,
     RELAY_ROLE,
     WORKER_ROLE,
     with_database,
@@ -83,6 +84,10 @@ class Stack:
     @property
     def app_dsn(self) -> str:
         return with_user(self.pg_admin_dsn, APP_ROLE, self.database)
+
+    @property
+    def owner_dsn(self) -> str:
+        return with_user(self.pg_admin_dsn, OWNER_ROLE, self.database)
 
     @property
     def control_dsn(self) -> str:

@@ -4,10 +4,14 @@ nothing is served, and scopes hold there too."""
 
 from __future__ import annotations
 
+import re
+
+import asyncpg
 import grpc
 import pytest
 from shop.platform.v1 import operations_pb2, operations_pb2_grpc
 
+from services.common.plans import PLANS
 from tests.e2e.lifecycle_support import mint_operator
 from tests.integration.conftest import make_store
 
@@ -33,3 +37,15 @@ async def test_direct_calls_need_an_operator_credential_with_the_scope(stack, ap
     assert found.id == str(store_id)
     assert beyond.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "suspend_stores" in beyond.value.details()
+
+
+async def test_the_database_accepts_exactly_the_plans_of_services_common_plans(db_admin_dsn):
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        definition = await conn.fetchval(
+            """SELECT pg_get_constraintdef(oid) FROM pg_constraint
+               WHERE conrelid = 'stores'::regclass AND conname = 'stores_plan_check'"""
+        )
+    finally:
+        await conn.close()
+    assert sorted(re.findall(r"'(\w+)'::text", definition)) == sorted(PLANS)
