@@ -120,11 +120,11 @@ _STORE_ROUTES = [
         route=rc.RouteAction(cluster_specifier_plugin=CLUSTER_PLUGIN, timeout=_UPSTREAM_TIMEOUT),
     )
 ]
-# A suspended store: storefront, cart and checkout are answered by Envoy itself, after the
-# transcoder has turned REST paths into gRPC ones: a REST call (the transcoder leaves the REST
-# path in x-envoy-original-path) gets 503 with the JSON error shape of every other REST error,
-# a gRPC call gets UNAVAILABLE with the message. Everything else (the admin API, read-only by
-# ext_authz) routes as usual.
+# A suspended store: every storefront service (catalog, shop, cart, checkout) is answered by
+# Envoy itself, after the transcoder has turned REST paths into gRPC ones: a REST call (the
+# transcoder leaves the REST path in x-envoy-original-path) gets 503 with the JSON error shape
+# of every other REST error, a gRPC call gets UNAVAILABLE with the message. Everything else
+# (the admin API, read-only by ext_authz) routes as usual.
 STORE_UNAVAILABLE = "this store is unavailable: it has been suspended by the platform"
 _REST_CALL = rc.HeaderMatcher(name="x-envoy-original-path", present_match=True)
 _JSON = base_pb2.HeaderValueOption(
