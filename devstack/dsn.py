@@ -9,6 +9,8 @@ APP_ROLE = "shop_app"
 CONTROL_ROLE = "shop_control"
 RELAY_ROLE = "shop_relay"
 WORKER_ROLE = "shop_worker"
+OPS_ROLE = "shop_ops"
+ERASER_ROLE = "shop_eraser"
 
 
 def with_user(dsn: str, user: str, database: str) -> str:

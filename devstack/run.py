@@ -55,6 +55,13 @@ gRPC through Envoy (the :authority picks the store; descriptors from the generat
   .venv/bin/grpcurl -plaintext -protoset gen/shop.pb -authority {host} \\
        127.0.0.1:{edge} shop.catalog.v1.Storefront/ListProducts
 
+Operator API (platform host; mint a credential first, its token is shown once):
+  OPERATORS_DATABASE_URL='{stack.owner_dsn}' \\
+    .venv/bin/python -m services.store.operators create --name me \\
+    --scopes read_stores,manage_plans,suspend_stores,close_stores,read_audit
+  curl -s -H 'Host: api.{stack.platform_domain}' -H 'Authorization: Bearer <shpop_…>' \\
+       http://127.0.0.1:{edge}/v1/operator/stores
+
 gRPC directly (server reflection, no proto files needed):
   .venv/bin/grpcurl -plaintext 127.0.0.1:{stack.ports.catalog} list
   .venv/bin/grpcurl -plaintext 127.0.0.1:{stack.ports.catalog} describe shop.catalog.v1.Storefront

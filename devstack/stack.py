@@ -20,6 +20,9 @@ from devstack import envoy_config
 from devstack.dsn import (
     APP_ROLE,
     CONTROL_ROLE,
+    ERASER_ROLE,
+    OPS_ROLE,
+    OWNER_ROLE,
     RELAY_ROLE,
     WORKER_ROLE,
     with_database,
@@ -71,6 +74,9 @@ class Stack:
     otlp_endpoint: str | None = None
     # Added last to every service's environment (e.g. OTEL_BSP_SCHEDULE_DELAY, LOG_REQUESTS).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # First store id (tests: a random large one, so store-keyed Redis keys such as carts never
+    # collide with another test database's stores sharing the same Redis).
+    first_store_id: int | None = None
     # Prometheus port of each process this stack started ("catalog" → port).
     metrics_ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -78,6 +84,10 @@ class Stack:
     @property
     def app_dsn(self) -> str:
         return with_user(self.pg_admin_dsn, APP_ROLE, self.database)
+
+    @property
+    def owner_dsn(self) -> str:
+        return with_user(self.pg_admin_dsn, OWNER_ROLE, self.database)
 
     @property
     def control_dsn(self) -> str:
@@ -99,6 +109,11 @@ class Stack:
             row = conn.execute(query).fetchone()
         return None if row is None else row[0]
 
+    def _start_store_ids_at(self, first: int) -> None:
+        with psycopg.connect(with_database(self.pg_admin_dsn, self.database)) as conn:
+            if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM stores)").fetchone() == (True,):
+                conn.execute(f"ALTER SEQUENCE stores_id_seq RESTART WITH {int(first)}")
+
     def service_env(self, service: str, port: int) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -111,6 +126,8 @@ class Stack:
             PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
             RELAY_DATABASE_URL=with_user(self.pg_admin_dsn, RELAY_ROLE, self.database),
             WORKER_DATABASE_URL=with_user(self.pg_admin_dsn, WORKER_ROLE, self.database),
+            OPS_DATABASE_URL=with_user(self.pg_admin_dsn, OPS_ROLE, self.database),
+            ERASER_DATABASE_URL=with_user(self.pg_admin_dsn, ERASER_ROLE, self.database),
             SMTP_HOST=self.smtp_host,
             SMTP_PORT=str(self.smtp_port),
             WEBHOOK_ALLOW_HTTP="1",
@@ -234,6 +251,8 @@ class Stack:
 
     def start(self) -> Stack:
         migrate(self.pg_admin_dsn, self.database)
+        if self.first_store_id is not None:
+            self._start_store_ids_at(self.first_store_id)
         self.start_service("store")
         self.start_service("catalog")
         if self.stripe_api_base is None:

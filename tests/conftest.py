@@ -4,6 +4,7 @@ free ports and a database of its own, started once per test session."""
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from pathlib import Path
 
@@ -71,6 +72,15 @@ DOMAIN_TEST_ENV = {
     "DOMAIN_RECHECK_INTERVAL_SECONDS": "0.3",
     "DOMAIN_RECHECK_GRACE_SECONDS": "1.5",
 }
+# A closed store's grace period in seconds instead of 30 days, the erase job every half second,
+# small batches (so a test store's rows take several), and shop/redact waited for 20 s at most.
+CLOSE_GRACE_SECONDS = 4.0
+LIFECYCLE_TEST_ENV = {
+    "STORE_CLOSE_GRACE_SECONDS": str(CLOSE_GRACE_SECONDS),
+    "STORE_ERASE_INTERVAL_SECONDS": "0.5",
+    "STORE_ERASE_BATCH_ROWS": "3",
+    "STORE_ERASE_REDACT_WAIT_SECONDS": "20",
+}
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +106,13 @@ def stack(
         # The receiver is on loopback: allowed explicitly, everything else stays refused.
         webhook_allowed_targets=f"127.0.0.1:{webhook_receiver.port}",
         webhook_retry_base=0.2,
+        # Random and large: this session's store ids never meet another session's in the
+        # shared Redis (the erase job deletes a store's keys by pattern).
+        first_store_id=random.randrange(10**9, 10**12),
         extra_env={
             "DNS_NAMESERVER": dns_server.address,
             **DOMAIN_TEST_ENV,
+            **LIFECYCLE_TEST_ENV,
             # Short enough that crash-recovery tests see the recovery worker take over.
             "CHECKOUT_LEASE_SECONDS": "3",
             "STRIPE_TIMEOUT_SECONDS": "2",

@@ -16,6 +16,8 @@ from services.common import telemetry
 ORDERS_EXCHANGE = "orders.events"
 INVENTORY_EXCHANGE = "inventory.events"
 PAYOUTS_EXCHANGE = "payouts.events"
+# The store's own life: owner email confirmations, shop/redact before an erasure.
+STORE_EXCHANGE = "store.events"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,17 @@ def payout_event(action: str, data: dict[str, Any], key: str) -> Event:
         type=f"payout.{action}",
         exchange=PAYOUTS_EXCHANGE,
         routing_key=f"payout.{action}",
+        data=data,
+        key=key,
+    )
+
+
+def store_event(action: str, data: dict[str, Any], key: str) -> Event:
+    """`store.{action}` on the store topic exchange."""
+    return Event(
+        type=f"store.{action}",
+        exchange=STORE_EXCHANGE,
+        routing_key=f"store.{action}",
         data=data,
         key=key,
     )

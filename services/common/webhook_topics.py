@@ -17,6 +17,8 @@ EVENT_TOPICS = {
     "inventory.synced": "inventory/update",
     "inventory.reserved": "inventory/update",
     "inventory.restocked": "inventory/update",
+    # Sent once, when a closed store's grace period is over, just before its data is erased.
+    "store.redact": "shop/redact",
 }
 TOPICS = frozenset(EVENT_TOPICS.values())
 

@@ -4,6 +4,8 @@ orders.events (fanout) → orders.email, orders.webhook, orders.analytics
 inventory.events (topic, inventory.{action}.{store_id}) → inventory.alerts (inventory.low.*),
                                                          inventory.webhook (inventory.#)
 payouts.events (fanout; payout.paid, payout.failed) → payouts.email, payouts.webhook
+store.events (topic, store.{action}) → store.email (owner email confirmations and notices),
+                                       store.webhook (store.redact → shop/redact)
 Every queue is a durable quorum queue with a delivery limit; a message that keeps failing is
 dead-lettered to `<queue>.dlq` through the events.dlx exchange, and the queue keeps flowing."""
 
@@ -14,7 +16,12 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
 
-from services.common.outbox import INVENTORY_EXCHANGE, ORDERS_EXCHANGE, PAYOUTS_EXCHANGE
+from services.common.outbox import (
+    INVENTORY_EXCHANGE,
+    ORDERS_EXCHANGE,
+    PAYOUTS_EXCHANGE,
+    STORE_EXCHANGE,
+)
 
 DEAD_LETTER_EXCHANGE = "events.dlx"
 DELIVERY_LIMIT = 5
@@ -35,11 +42,18 @@ QUEUES = (
     QueueSpec("inventory.webhook", INVENTORY_EXCHANGE, ("inventory.#",)),
     QueueSpec("payouts.email", PAYOUTS_EXCHANGE, ("",)),
     QueueSpec("payouts.webhook", PAYOUTS_EXCHANGE, ("",)),
+    QueueSpec(
+        "store.email",
+        STORE_EXCHANGE,
+        ("store.owner_email_confirmation", "store.owner_email_changed"),
+    ),
+    QueueSpec("store.webhook", STORE_EXCHANGE, ("store.redact",)),
 )
 EXCHANGES = {
     ORDERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
     INVENTORY_EXCHANGE: aio_pika.ExchangeType.TOPIC,
     PAYOUTS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+    STORE_EXCHANGE: aio_pika.ExchangeType.TOPIC,
 }
 
 

@@ -1,4 +1,5 @@
-"""Wires the Store service: pools, Redis, repositories, servicers, the xDS control plane.
+"""Wires the Store service: pools, Redis, repositories, servicers, the xDS control plane, the
+operator API and the erase job.
 
 Pools, Redis and the DNS lookup can be passed in (tests); what is not passed is created from
 the configuration and closed at shutdown."""
@@ -6,30 +7,45 @@ the configuration and closed at shutdown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import grpc
 import redis.asyncio as redis
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
+from shop.platform.v1 import operations_pb2_grpc
 from shop.store.v1 import store_pb2_grpc, webhooks_pb2_grpc
 
 from services.common.config import Config
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
-from services.store.config import DomainSettings
+from services.store.config import DomainSettings, LifecycleSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
 from services.store.domains.recheck import DomainRechecker
 from services.store.domains.repository import DomainRepository
 from services.store.edge.api import TRANSCODED_SERVICES
-from services.store.edge.authz import AuthorizationServicer
+from services.store.edge.authz import AuthorizationServicer, EdgeAccess
 from services.store.edge.json_guard import JsonBodyGuard
 from services.store.edge.route_sync import RouteSync
 from services.store.edge.routes import RouteTable
-from services.store.edge.scopes import admin_method_scopes
+from services.store.edge.scopes import (
+    admin_method_scopes,
+    admin_read_methods,
+    operator_method_scopes,
+)
 from services.store.edge.xds import AggregatedDiscoveryServicer, RouteSnapshot
+from services.store.lifecycle.erase import StoreEraser
+from services.store.lifecycle.ownership import Ownership
+from services.store.lifecycle.ownership_repository import OwnershipRepository
+from services.store.lifecycle.repository import LifecycleRepository
+from services.store.operators.audit import AuditLog
+from services.store.operators.directory import StoreDirectory
+from services.store.operators.operations import Operations
+from services.store.operators.resolver import OperatorResolver
+from services.store.operators.servicer import OperationsServicer
 from services.store.stores.repository import StoreRepository
 from services.store.stores.servicer import PlatformServicer, ShopServicer, StoreAdminServicer
 from services.store.tokens.repository import TokenRepository
@@ -42,6 +58,7 @@ from services.store.webhooks.servicer import WebhookAdminServicer
 class _Adapters:
     pool: asyncpg.Pool
     control: asyncpg.Pool
+    ops: asyncpg.Pool
     redis: redis.Redis
     domains: DomainRepository
     dns: TxtLookup
@@ -51,18 +68,25 @@ ENVOY_FACING = (
     "envoy.service.auth.v3.Authorization",
     "envoy.service.discovery.v3.AggregatedDiscoveryService",
 )
+# Cross-store by nature: the caller is an operator, not a store.
+OPERATOR_API = "shop.platform.v1.Operations"
 
 
 def build(
     config: Config,
     *,
     domain_settings: DomainSettings | None = None,
+    lifecycle_settings: LifecycleSettings | None = None,
     pool: asyncpg.Pool | None = None,
     control_pool: asyncpg.Pool | None = None,
+    ops_pool: asyncpg.Pool | None = None,
+    eraser_pool: asyncpg.Pool | None = None,
     redis_client: redis.Redis | None = None,
     dns: TxtLookup | None = None,
 ) -> App:
     settings = domain_settings or DomainSettings.from_env(config.platform_domain)
+    life = lifecycle_settings or LifecycleSettings.from_env()
+    grace = timedelta(seconds=life.close_grace)
     snapshot = RouteSnapshot()
     owned = Owned()
     made: Slot[_Adapters] = Slot()
@@ -70,6 +94,8 @@ def build(
     async def startup() -> None:
         db = await owned.pool(pool, config.database_url, config.db_pool_size)
         control = await owned.pool(control_pool, config.control_database_url, 4)
+        ops = await owned.pool(ops_pool, life.ops_database_url, 4)
+        eraser_db = await owned.pool(eraser_pool, life.eraser_database_url, 2)
         cache = owned.redis(redis_client, config.redis_url)
         routes = RouteSync(
             config.control_database_url,
@@ -91,7 +117,17 @@ def build(
         )
         await rechecker.start()
         owned.add(rechecker.stop)
-        made.set(_Adapters(db, control, cache, domains, lookup))
+        eraser = StoreEraser(
+            eraser_db,
+            cache,
+            config.platform_domain,
+            interval=life.erase_interval,
+            batch=life.erase_batch,
+            redact_wait=life.redact_wait,
+        )
+        await eraser.start()
+        owned.add(eraser.stop)
+        made.set(_Adapters(db, control, ops, cache, domains, lookup))
 
     def register(server: grpc.aio.Server) -> list[str]:
         adapters = made.get()
@@ -107,14 +143,31 @@ def build(
         custom_domains = CustomDomains(
             adapters.domains, adapters.dns, settings.brand, config.platform_domain
         )
+        ownership = Ownership(
+            OwnershipRepository(db), LifecycleRepository(db), grace, config.platform_domain
+        )
         store_pb2_grpc.add_StoreAdminServicer_to_server(
             StoreAdminServicer(
-                stores, custom_domains, TokenRepository(db), resolver, config.platform_domain
+                stores,
+                custom_domains,
+                TokenRepository(db),
+                resolver,
+                config.platform_domain,
+                ownership,
             ),
             server,
         )
+        operators = OperatorResolver(adapters.control)
+        audit_log = AuditLog(adapters.ops)
+        access = EdgeAccess(admin_method_scopes(), operator_method_scopes(), admin_read_methods())
         external_auth_pb2_grpc.add_AuthorizationServicer_to_server(
-            AuthorizationServicer(resolver, admin_method_scopes(), JsonBodyGuard()), server
+            AuthorizationServicer(resolver, access, JsonBodyGuard(), operators, audit_log), server
+        )
+        operations = Operations(
+            StoreDirectory(adapters.ops), LifecycleRepository(adapters.ops), audit_log, grace
+        )
+        operations_pb2_grpc.add_OperationsServicer_to_server(
+            OperationsServicer(operations, operators), server
         )
         webhooks_pb2_grpc.add_WebhookAdminServicer_to_server(
             WebhookAdminServicer(WebhookRepository(db, SsrfPolicy.from_env())), server
@@ -127,13 +180,14 @@ def build(
             "shop.store.v1.Shop",
             "shop.store.v1.StoreAdmin",
             "shop.store.v1.WebhookAdmin",
+            OPERATOR_API,
             *ENVOY_FACING,
         ]
 
     return App(
         config=config,
         register=register,
-        tenant_exempt=("shop.store.v1.Platform", *ENVOY_FACING),
+        tenant_exempt=("shop.store.v1.Platform", OPERATOR_API, *ENVOY_FACING),
         # Reflection through Envoy lands here: describe the whole public API.
         reflected=TRANSCODED_SERVICES,
         on_startup=[startup],

@@ -1,11 +1,12 @@
-"""Settings only the Store service reads (custom-domain verification), from environment
-variables with local defaults. The shared ones are in services.common.config."""
+"""Settings only the Store service reads (custom-domain verification, store lifecycle and the
+operator API), from environment variables with local defaults. The shared ones are in
+services.common.config."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.config import env, env_float
+from services.common.config import env, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,35 @@ class DomainSettings:
             brand=env("DOMAIN_VERIFY_BRAND", platform_domain.split(".")[0]),
             recheck_interval=env_float("DOMAIN_RECHECK_INTERVAL_SECONDS", 3600.0),
             recheck_grace=env_float("DOMAIN_RECHECK_GRACE_SECONDS", 72 * 3600.0),
+        )
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    # The operator API's role (shop_ops): reads every store, changes one in its tenant
+    # transaction, appends the audit trail.
+    ops_database_url: str
+    # The erase job's role (shop_eraser): deletes a closed store's rows, RLS-bound to it.
+    eraser_database_url: str
+    # How long a closed store's data is kept before the erase job takes it (30 days).
+    close_grace: float
+    # How often the erase job looks for stores whose grace period is over.
+    erase_interval: float
+    # Rows deleted per statement (and per transaction) while erasing.
+    erase_batch: int
+    # How long the erase waits for shop/redact to be delivered (or given up) before erasing
+    # anyway; longer than the webhook retry budget (4 h) so a retried delivery can finish.
+    redact_wait: float
+
+    @classmethod
+    def from_env(cls) -> LifecycleSettings:
+        return cls(
+            ops_database_url=env("OPS_DATABASE_URL", "postgresql://shop_ops@127.0.0.1:5432/shop"),
+            eraser_database_url=env(
+                "ERASER_DATABASE_URL", "postgresql://shop_eraser@127.0.0.1:5432/shop"
+            ),
+            close_grace=env_float("STORE_CLOSE_GRACE_SECONDS", 30 * 24 * 3600.0),
+            erase_interval=env_float("STORE_ERASE_INTERVAL_SECONDS", 60.0),
+            erase_batch=env_int("STORE_ERASE_BATCH_ROWS", 500),
+            redact_wait=env_float("STORE_ERASE_REDACT_WAIT_SECONDS", 24 * 3600.0),
         )

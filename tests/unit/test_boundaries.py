@@ -19,7 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
 
 # Pure modules of the shared kit, besides those named *rules.
-COMMON_RULES = {"errors", "ids", "money", "stock_rules", "cursor", "webhook_topics"}
+COMMON_RULES = {
+    "errors",
+    "ids",
+    "money",
+    "stock_rules",
+    "cursor",
+    "webhook_topics",
+    "plans",
+    "store_keys",
+}
 IO_AND_WIRE = ("grpc", "asyncpg", "redis", "aio_pika", "httpx", "stripe", "aiosmtplib", "dns")
 GENERATED = ("shop", "envoy", "google.protobuf", "google.rpc", "google.api", "xds")
 # Where gRPC and protobuf are spoken.

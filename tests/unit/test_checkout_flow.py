@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,6 +121,19 @@ async def test_a_store_without_charges_is_refused_before_reserving():
     s = Shop(charges_enabled=False)
     try:
         with pytest.raises(FailedPrecondition, match="cannot accept payments yet"):
+            await s.checkout(s.request())
+        assert s.stock() == 5 and s.gateway.creates == 0
+        assert s.record().state is State.FAILED
+    finally:
+        s._reset()
+
+
+@pytest.mark.parametrize("status", ["suspended", "closed"])
+async def test_a_store_that_is_not_active_is_refused_before_reserving(status: str):
+    s = Shop()
+    s.storage.accounts[STORE] = replace(s.storage.accounts[STORE], status=status)
+    try:
+        with pytest.raises(FailedPrecondition, match=f"this store is {status}"):
             await s.checkout(s.request())
         assert s.stock() == 5 and s.gateway.creates == 0
         assert s.record().state is State.FAILED

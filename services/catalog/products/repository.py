@@ -117,7 +117,9 @@ class CatalogRepository:
 
     async def create_product(self, draft: ProductDraft) -> ProductRow:
         async with tenant_transaction(self._pool) as conn:
-            currency = await conn.fetchval("SELECT currency FROM stores")
+            # FOR SHARE: a currency change (StoreAdmin.ChangeCurrency) waits for this product,
+            # or this product waits for it and gets the new currency.
+            currency = await conn.fetchval("SELECT currency FROM stores FOR SHARE")
             if currency is None:
                 raise FailedPrecondition("this store no longer exists")
             product = validate_product(draft, currency)

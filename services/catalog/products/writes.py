@@ -213,7 +213,9 @@ class ProductWrites:
         pid = parse_uuid(product_id, "product_id")
         async with tenant_transaction(self._pool) as conn:
             product = await _product(conn, pid)
-            currency = await conn.fetchval("SELECT currency FROM stores")
+            # FOR SHARE: a currency change (StoreAdmin.ChangeCurrency) waits for this product,
+            # or this product waits for it and gets the new currency.
+            currency = await conn.fetchval("SELECT currency FROM stores FOR SHARE")
             if len(product.variants) >= 100:
                 raise FailedPrecondition("a product has at most 100 variants")
             v = Validator()

@@ -11,12 +11,9 @@ from redis.exceptions import WatchError
 
 from services.checkout.cart.rules import StoredCart, check_size, new_cart
 from services.common.errors import Aborted, NotFound
+from services.common.store_keys import cart_key as _key
 
 _MISSING = "no cart with this id in this store (carts expire after inactivity)"
-
-
-def _key(store_id: int, cart_id: str) -> str:
-    return f"cart:{store_id}:{cart_id}"
 
 
 class CartStore:

@@ -288,6 +288,12 @@ class CheckoutFlow:
             if current.state is not State.PROCESSING:
                 return None  # another caller got here first
             account = await tx.payments_account()
+            if refusal is None and account.status != "active":
+                # The edge already answers a suspended store's checkout with 503; this holds
+                # for a call that raced the suspension, or one that reached the service.
+                refusal = FailedPrecondition(
+                    f"this store is {account.status} and cannot take orders; nothing was reserved"
+                )
             if refusal is None and not (account.charges_enabled and account.stripe_account_id):
                 refusal = FailedPrecondition("this store cannot accept payments yet")
             taken = None if refusal else await tx.take_stock(wanted)

@@ -170,10 +170,12 @@ class PgCheckoutTx:
     async def payments_account(self) -> PaymentsAccount:
         row = await fetch_one(
             self._conn,
-            "SELECT stripe_account_id, charges_enabled, plan FROM stores WHERE id = $1",
+            "SELECT stripe_account_id, charges_enabled, plan, status FROM stores WHERE id = $1",
             self.store_id,
         )
-        return PaymentsAccount(row["stripe_account_id"], row["charges_enabled"], row["plan"])
+        return PaymentsAccount(
+            row["stripe_account_id"], row["charges_enabled"], row["plan"], row["status"]
+        )
 
     async def first_time(self, consumer: str, key: str) -> bool:
         return await first_time(self._conn, self.store_id, consumer, key)

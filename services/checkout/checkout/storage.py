@@ -94,6 +94,8 @@ class PaymentsAccount:
     stripe_account_id: str | None
     charges_enabled: bool
     plan: str
+    # active, suspended or closed: only an active store sells.
+    status: str = "active"
 
 
 class CheckoutTx(Protocol):

@@ -17,6 +17,9 @@ from services.common.dedupe import first_time
 
 log = logging.getLogger(__name__)
 
+# The dedupe row's reference to its store: violated only when the store is gone.
+STORE_GONE = "processed_events_store_id_fkey"
+
 
 class PoisonMessage(Exception):
     """The message can never be handled (malformed); dead-letter it at once."""
@@ -50,11 +53,18 @@ async def apply(
     pool: asyncpg.Pool, consumer: Consumer, store_id: int, key: str, event: dict[str, Any]
 ) -> bool:
     """Runs the effect and records the key in one tenant transaction; False if the key was
-    already recorded (a redelivery or a duplicate publish)."""
-    async with tenant_transaction(pool, store_id=store_id) as conn:
-        fresh = await first_time(conn, store_id, consumer.name, key)
-        if fresh:
-            await consumer.handle(conn, store_id, event)
+    already recorded (a redelivery or a duplicate publish), or if the store no longer exists
+    (erased after closing: its late events have nothing left to act on)."""
+    try:
+        async with tenant_transaction(pool, store_id=store_id) as conn:
+            fresh = await first_time(conn, store_id, consumer.name, key)
+            if fresh:
+                await consumer.handle(conn, store_id, event)
+    except asyncpg.ForeignKeyViolationError as exc:
+        if exc.constraint_name != STORE_GONE:
+            raise
+        log.info("%s: event %s of erased store %s dropped", consumer.name, key, store_id)
+        return False
     return fresh
 
 

@@ -1,7 +1,8 @@
 """Emails over SMTP (plain text + HTML): the shopper's order confirmation (order.created),
 refund notice (order.refunded: made by the merchant here or in Stripe's Dashboard) and
 cancellation notice (order.cancelled) from orders.email; the store owner's notice of a failed
-payout (payout.failed) from payouts.email. Other events on those queues are not mail.
+payout (payout.failed) from payouts.email; an owner email change's code to the new address and
+the notice to the old one from store.email. Other events on those queues are not mail.
 
 Effect order: send, then commit the dedupe row and the sent_emails record, then ack. A crash
 between the SMTP server accepting the message and the commit resends it with the same
@@ -21,12 +22,15 @@ from services.events.config import EventsConfig
 from services.events.consumers import email_templates as templates
 from services.events.consumers.base import Consumer
 
-# Event type → (who gets it: "shopper" or "owner", the template).
+# Event type → (who gets it: "shopper", "owner", or "addressed" — the event's own `to`, the
+# template).
 MAILS: dict[str, tuple[str, Callable[[str, dict[str, Any]], templates.Mail]]] = {
     "order.created": ("shopper", templates.order_confirmation),
     "order.refunded": ("shopper", templates.order_refunded),
     "order.cancelled": ("shopper", templates.order_cancelled),
     "payout.failed": ("owner", templates.payout_failed),
+    "store.owner_email_confirmation": ("addressed", templates.owner_email_confirmation),
+    "store.owner_email_changed": ("addressed", templates.owner_email_changed),
 }
 
 
@@ -51,7 +55,10 @@ class EmailConsumer(Consumer):
         store = await conn.fetchrow("SELECT name, owner_email FROM stores WHERE id = $1", store_id)
         store_name = (store["name"] if store else None) or "your store"
         data = event["data"]
-        recipient = data["email"] if audience == "shopper" else (store and store["owner_email"])
+        if audience == "addressed":
+            recipient = data.get("to")
+        else:
+            recipient = data["email"] if audience == "shopper" else (store and store["owner_email"])
         if not recipient:
             return
         subject, text, body_html = template(store_name, data)

@@ -1,6 +1,7 @@
 """The emails the platform sends, as (subject, plain text, HTML) from an event's payload: the
-shopper's order confirmation, refund and cancellation notices, and the store owner's notice of
-a failed payout. Plain Python; every value put into HTML is escaped."""
+shopper's order confirmation, refund and cancellation notices, the store owner's notice of a
+failed payout, and an owner email change's code and notice. Plain Python; every value put into
+HTML is escaped."""
 
 from __future__ import annotations
 
@@ -87,3 +88,35 @@ def payout_failed(store_name: str, payout: dict[str, Any]) -> Mail:
         " payments settings; the amount is paid out with a later payout.",
     ]
     return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
+
+
+def owner_email_confirmation(store_name: str, change: dict[str, Any]) -> Mail:
+    """store.owner_email_confirmation: the code, to the new address only."""
+    subject = f"{store_name}: confirm your new owner email"
+    text = (
+        f"Someone asked to make {change['to']} the owner email of {store_name}"
+        f" ({change.get('shop_domain', '')}).\n\n"
+        "To confirm, enter this code in the store's admin (ConfirmOwnerEmail):\n\n"
+        f"    {change['code']}\n\n"
+        f"It expires at {change['expires_at']}. If this was not you, ignore this email:"
+        " nothing changes without the code.\n"
+    )
+    body_html = _html(
+        f"Someone asked to make {html.escape(change['to'])} the owner email of"
+        f" {html.escape(store_name)}.",
+        "To confirm, enter this code in the store's admin (ConfirmOwnerEmail):"
+        f" <code>{html.escape(change['code'])}</code>",
+        f"It expires at {html.escape(change['expires_at'])}. If this was not you, ignore this"
+        " email: nothing changes without the code.",
+    )
+    return subject, text, body_html
+
+
+def owner_email_changed(store_name: str, change: dict[str, Any]) -> Mail:
+    """store.owner_email_changed: to the old address, once the new one confirmed."""
+    subject = f"{store_name}: the owner email has changed"
+    said = (
+        f"The owner email of {store_name} is now {change['new_email']}.",
+        "If you did not ask for this, contact the platform's support at once.",
+    )
+    return subject, "\n".join(said) + "\n", _html(*(html.escape(p) for p in said))

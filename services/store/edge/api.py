@@ -1,5 +1,5 @@
 """Which gRPC services the edge exposes, and how: the xDS route builder and the authorizer
-both read this, so a service is public, admin or platform in exactly one place."""
+both read this, so a service is public, admin, operator or platform in exactly one place."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shop.checkout.v1 import (
     payments_pb2,  # noqa: F401
     reports_pb2,  # noqa: F401
 )
+from shop.platform.v1 import operations_pb2  # noqa: F401
 from shop.store.v1 import (
     store_pb2,  # noqa: F401
     webhooks_pb2,  # noqa: F401
@@ -36,6 +37,11 @@ ADMIN_SERVICES = {
     "shop.checkout.v1.PaymentsAdmin": "checkout",
     "shop.checkout.v1.ReportsAdmin": "checkout",
 }
+# The platform's own operators: on the platform host only, with an operator credential (never a
+# store token); every store's host refuses them.
+OPERATOR_SERVICES = {
+    "shop.platform.v1.Operations": "store",
+}
 STOREFRONT_SERVICES = {
     "shop.catalog.v1.Storefront": "catalog",
     # The store's public name, currency, domain, theme and public settings.
@@ -51,4 +57,9 @@ REFLECTION_SERVICES = (
 # Called without a token; the edge's ext_authz matcher skips exactly these (envoy/bootstrap.yaml).
 PUBLIC_SERVICES = (*PLATFORM_SERVICES, *STOREFRONT_SERVICES, *REFLECTION_SERVICES)
 
-TRANSCODED_SERVICES = (*PLATFORM_SERVICES, *ADMIN_SERVICES, *STOREFRONT_SERVICES)
+TRANSCODED_SERVICES = (
+    *PLATFORM_SERVICES,
+    *OPERATOR_SERVICES,
+    *ADMIN_SERVICES,
+    *STOREFRONT_SERVICES,
+)

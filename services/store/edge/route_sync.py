@@ -1,8 +1,9 @@
 """Keeps the RouteTable in step with PostgreSQL and publishes it to the xDS snapshot.
 
 Changes arrive by LISTEN store_routes (a trigger sends the store id) and are coalesced for a
-few milliseconds, so a burst of signups is one push. A periodic full resync covers anything a
-dropped listener connection missed."""
+few milliseconds, so a burst of signups is one push. Closed stores have no routes (the function
+leaves them out, so they are dropped at once); suspended ones keep their hosts. A periodic full
+resync covers anything a dropped listener connection missed."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ class RouteSync(PeriodicWorker):
         try:
             async with self._lock:
                 rows = await self._pool.fetch(
-                    "SELECT store_id, subdomain, custom_domains, plan"
+                    "SELECT store_id, subdomain, custom_domains, plan, status"
                     " FROM platform.store_routes($1)",
                     ids,
                 )
@@ -106,13 +107,15 @@ class RouteSync(PeriodicWorker):
             row["store_id"],
             store_hosts(row["subdomain"], row["custom_domains"], self._domain),
             row["plan"],
+            suspended=row["status"] == "suspended",
         )
 
     async def resync(self) -> None:
         async with self._lock:
             started = time.perf_counter()
             rows = await self._pool.fetch(
-                "SELECT store_id, subdomain, custom_domains, plan FROM platform.store_routes(NULL)"
+                "SELECT store_id, subdomain, custom_domains, plan, status"
+                " FROM platform.store_routes(NULL)"
             )
             changed = False
             seen = set()

@@ -6,6 +6,7 @@ a change to one store costs one small serialization even with 100k stores loaded
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -20,11 +21,18 @@ from google.protobuf import any_pb2, duration_pb2
 from services.common.tenancy import STORE_ID_HEADER
 from services.store.edge.api import (
     ADMIN_SERVICES,
+    OPERATOR_SERVICES,
     PLATFORM_SERVICES,
     REFLECTION_SERVICES,
     STOREFRONT_SERVICES,
 )
-from services.store.edge.authz import STORE_ID_CONTEXT_KEY
+from services.store.edge.authz import (
+    HOST_CONTEXT_KEY,
+    PLATFORM_HOST,
+    STORE_ID_CONTEXT_KEY,
+    STORE_STATUS_CONTEXT_KEY,
+    SUSPENDED,
+)
 from services.store.edge.rate_limits import DEFAULT_PLAN, store_rate_limit
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,8 @@ class StoreRoute:
     store_id: int
     hosts: tuple[str, ...]
     plan: str = DEFAULT_PLAN
+    # Suspended by the platform: storefront unavailable, admin API read-only.
+    suspended: bool = False
 
 
 def store_hosts(subdomain: str, custom_domains: list[str], platform_domain: str) -> tuple[str, ...]:
@@ -110,13 +120,50 @@ _STORE_ROUTES = [
         route=rc.RouteAction(cluster_specifier_plugin=CLUSTER_PLUGIN, timeout=_UPSTREAM_TIMEOUT),
     )
 ]
+# A suspended store: every storefront service (catalog, shop, cart, checkout) is answered by
+# Envoy itself, after the transcoder has turned REST paths into gRPC ones: a REST call (the
+# transcoder leaves the REST path in x-envoy-original-path) gets 503 with the JSON error shape
+# of every other REST error, a gRPC call gets UNAVAILABLE with the message. Everything else
+# (the admin API, read-only by ext_authz) routes as usual.
+STORE_UNAVAILABLE = "this store is unavailable: it has been suspended by the platform"
+_REST_CALL = rc.HeaderMatcher(name="x-envoy-original-path", present_match=True)
+_JSON = base_pb2.HeaderValueOption(
+    header=base_pb2.HeaderValue(key="content-type", value="application/json"),
+    append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+)
+
+
+def _unavailable(prefix: str, rest: bool) -> rc.Route:
+    body = json.dumps({"code": 14, "message": STORE_UNAVAILABLE}) if rest else STORE_UNAVAILABLE
+    return rc.Route(
+        match=rc.RouteMatch(prefix=prefix, headers=[_REST_CALL] if rest else []),
+        direct_response=rc.DirectResponseAction(
+            status=503, body=base_pb2.DataSource(inline_string=body)
+        ),
+        response_headers_to_add=[_JSON] if rest else [],
+    )
+
+
+_SUSPENDED_ROUTES = [
+    *(
+        _unavailable(f"/{service}/", rest)
+        for service in STOREFRONT_SERVICES
+        for rest in (True, False)
+    ),
+    *_STORE_ROUTES,
+]
 _REST_ROUTE = _prefix_route("/v1/", "store")
-# The platform host serves signup (and reflection) only: exact services, no admin API.
+# The platform host serves signup, the operator API (behind ext_authz, operator credentials
+# only) and reflection: exact services, no store admin API.
 _PLATFORM_ROUTES = [
     _REST_ROUTE,
     *(
         _prefix_route(f"/{s}/", c)
-        for s, c in {**PLATFORM_SERVICES, **dict.fromkeys(REFLECTION_SERVICES, "store")}.items()
+        for s, c in {
+            **PLATFORM_SERVICES,
+            **OPERATOR_SERVICES,
+            **dict.fromkeys(REFLECTION_SERVICES, "store"),
+        }.items()
     ),
 ]
 
@@ -134,34 +181,42 @@ def _trusted_store_header(value: str | None) -> dict:
     return {"request_headers_to_remove": [STORE_ID_HEADER], "request_headers_to_add": added}
 
 
+def _ext_authz_context(context: dict[str, str]) -> any_pb2.Any:
+    return _packed(
+        ext_authz_pb2.ExtAuthzPerRoute(
+            check_settings=ext_authz_pb2.CheckSettings(context_extensions=context)
+        )
+    )
+
+
 def store_virtual_host(route: StoreRoute) -> rc.VirtualHost:
     store_id = str(route.store_id)
+    context = {STORE_ID_CONTEXT_KEY: store_id}
+    if route.suspended:
+        context[STORE_STATUS_CONTEXT_KEY] = SUSPENDED
     vhost = rc.VirtualHost(
         name=f"store-{store_id}",
         domains=list(route.hosts),
-        routes=_STORE_ROUTES,
+        routes=_SUSPENDED_ROUTES if route.suspended else _STORE_ROUTES,
         rate_limits=[store_rate_limit(route.store_id, route.plan)],
         **_trusted_store_header(store_id),
     )
-    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
-        _packed(
-            ext_authz_pb2.ExtAuthzPerRoute(
-                check_settings=ext_authz_pb2.CheckSettings(
-                    context_extensions={STORE_ID_CONTEXT_KEY: store_id}
-                )
-            )
-        )
-    )
+    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(_ext_authz_context(context))
     return vhost
 
 
 def platform_virtual_host(platform_domain: str) -> rc.VirtualHost:
-    return rc.VirtualHost(
+    vhost = rc.VirtualHost(
         name="platform",
         domains=[f"api.{platform_domain}"],
         routes=_PLATFORM_ROUTES,
         **_trusted_store_header(None),
     )
+    # Tells the authorizer this is the platform host: operator credentials, not store tokens.
+    vhost.typed_per_filter_config[EXT_AUTHZ_FILTER].CopyFrom(
+        _ext_authz_context({HOST_CONTEXT_KEY: PLATFORM_HOST})
+    )
+    return vhost
 
 
 def _varint(value: int) -> bytes:
@@ -220,7 +275,7 @@ class RouteTable:
                     route.store_id,
                     owner,
                 )
-        route = StoreRoute(route.store_id, tuple(accepted), route.plan)
+        route = StoreRoute(route.store_id, tuple(accepted), route.plan, route.suspended)
         if self._routes.get(route.store_id) == route:
             return False
         self.remove(route.store_id)

@@ -31,6 +31,9 @@ def store_message(store: Store, platform_domain: str) -> store_pb2.Store:
         low_stock_threshold=store.low_stock_threshold,
         settings=settings,
         plan=store.plan,
+        status=STORE_STATUSES.get(store.status, store_pb2.STORE_STATUS_UNSPECIFIED),
+        pending_owner_email=store.pending_owner_email or "",
+        erase_after=to_timestamp(store.erase_after),
     )
 
 
@@ -44,6 +47,13 @@ def public_shop_message(store: Store, platform_domain: str) -> store_pb2.PublicS
         theme_id=store.theme_id,
         settings=settings,
     )
+
+
+STORE_STATUSES = {
+    "active": store_pb2.STORE_STATUS_ACTIVE,
+    "suspended": store_pb2.STORE_STATUS_SUSPENDED,
+    "closed": store_pb2.STORE_STATUS_CLOSED,
+}
 
 
 _STATUS = {

@@ -15,9 +15,12 @@ from services.store.stores.settings_rules import SettingsChange
 from services.store.tokens.rules import IssuedToken, hash_token, new_access_token
 
 _STORE_COLUMNS = """id, name, subdomain, owner_email, currency, created_at, theme_id,
-    low_stock_threshold, settings::text AS settings, plan,
+    low_stock_threshold, settings::text AS settings, plan, status, erase_after,
     (SELECT d.domain FROM store_domains d
-     WHERE d.store_id = stores.id AND d.is_primary) AS primary_custom_domain"""
+     WHERE d.store_id = stores.id AND d.is_primary) AS primary_custom_domain,
+    (SELECT c.new_email FROM store_confirmations c
+     WHERE c.store_id = stores.id AND c.purpose = 'owner_email'
+       AND c.expires_at > clock_timestamp()) AS pending_owner_email"""
 
 
 def _store(row: asyncpg.Record) -> Store:
@@ -33,6 +36,9 @@ def _store(row: asyncpg.Record) -> Store:
         settings=json.loads(row["settings"]),
         plan=row["plan"],
         primary_custom_domain=row["primary_custom_domain"],
+        status=row["status"],
+        pending_owner_email=row["pending_owner_email"],
+        erase_after=row["erase_after"],
     )
 
 
@@ -74,8 +80,11 @@ class StoreRepository:
         return _store(row), IssuedToken(str(token_id), token, token_scopes)
 
     async def get_current(self) -> Store:
-        async with tenant_transaction(self._pool, readonly=True) as conn:
-            row = await conn.fetchrow(f"SELECT {_STORE_COLUMNS} FROM stores")
+        store_id = require_store_id()
+        async with tenant_transaction(self._pool, store_id=store_id, readonly=True) as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_STORE_COLUMNS} FROM stores WHERE id = $1", store_id
+            )
         if row is None:
             raise NotFound("store not found")
         return _store(row)

@@ -53,6 +53,12 @@ class Store:
     plan: str = "standard"
     # The verified custom domain made primary, if any; else shoppers use the platform host.
     primary_custom_domain: str | None = None
+    # active, suspended or closed (services.store.lifecycle.rules.Status).
+    status: str = "active"
+    # An owner email change waiting for its confirmation.
+    pending_owner_email: str | None = None
+    # A closed store's end of grace: its data is erased after this.
+    erase_after: datetime | None = None
 
 
 def validate_new_store(name: str, subdomain: str, owner_email: str, currency: str) -> NewStore:

@@ -7,9 +7,11 @@ from shop.store.v1 import store_pb2, store_pb2_grpc
 
 from services.common import cursor
 from services.common.errors import Unauthenticated
+from services.common.messages import to_timestamp
 from services.common.tenancy import require_store_id
 from services.store.domains.custom_domains import CustomDomains
 from services.store.edge.authz import bearer_token
+from services.store.lifecycle.ownership import Ownership
 from services.store.stores.messages import (
     domain_message,
     platform_host,
@@ -62,12 +64,14 @@ class StoreAdminServicer(store_pb2_grpc.StoreAdminServicer):
         tokens: TokenRepository,
         resolver: TokenResolver,
         platform_domain: str,
+        ownership: Ownership,
     ) -> None:
         self._stores = stores
         self._domains = domains
         self._tokens = tokens
         self._resolver = resolver
         self._platform = platform_domain
+        self._ownership = ownership
 
     async def GetStore(self, request, context):
         return store_message(await self._stores.get_current(), self._platform)
@@ -140,3 +144,31 @@ class StoreAdminServicer(store_pb2_grpc.StoreAdminServicer):
         info, token_hash = await self._tokens.revoke(request.id)
         await self._resolver.forget(token_hash)
         return token_message(info)
+
+    async def ChangeOwnerEmail(self, request, context):
+        pending = await self._ownership.request_owner_email(require_store_id(), request.new_email)
+        return store_pb2.OwnerEmailChange(
+            pending_email=pending.email, expires_at=to_timestamp(pending.expires_at)
+        )
+
+    async def ConfirmOwnerEmail(self, request, context):
+        await self._ownership.confirm_owner_email(require_store_id(), request.code)
+        return store_message(await self._stores.get_current(), self._platform)
+
+    async def ChangeCurrency(self, request, context):
+        await self._ownership.change_currency(require_store_id(), request.currency)
+        return store_message(await self._stores.get_current(), self._platform)
+
+    async def RequestStoreClosure(self, request, context):
+        offer = await self._ownership.offer_closure(require_store_id())
+        return store_pb2.StoreClosure(
+            confirmation_token=offer.token,
+            expires_at=to_timestamp(offer.expires_at),
+            erase_after=to_timestamp(offer.erase_after),
+        )
+
+    async def CloseStore(self, request, context):
+        await self._ownership.close(
+            require_store_id(), request.confirmation_token, request.subdomain
+        )
+        return store_message(await self._stores.get_current(), self._platform)

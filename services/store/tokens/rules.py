@@ -31,6 +31,8 @@ ALL_SCOPES = frozenset(
         "manage_payments",
         # Create, list and revoke access tokens (never wider than the caller's own scopes).
         "manage_access_tokens",
+        # Change the owner email, close the store.
+        "manage_ownership",
     }
 )
 # The token a store is created with: everything.
