@@ -16,6 +16,7 @@ from services.common import telemetry
 ORDERS_EXCHANGE = "orders.events"
 INVENTORY_EXCHANGE = "inventory.events"
 PAYOUTS_EXCHANGE = "payouts.events"
+CUSTOMERS_EXCHANGE = "customers.events"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,18 @@ def payout_event(action: str, data: dict[str, Any], key: str) -> Event:
         type=f"payout.{action}",
         exchange=PAYOUTS_EXCHANGE,
         routing_key=f"payout.{action}",
+        data=data,
+        key=key,
+    )
+
+
+def customer_event(action: str, data: dict[str, Any], key: str) -> Event:
+    """`customer.{action}`: created, updated, redact (merchant webhooks) and the account mails
+    (activation, account_exists, password_reset), which only the email consumer acts on."""
+    return Event(
+        type=f"customer.{action}",
+        exchange=CUSTOMERS_EXCHANGE,
+        routing_key=f"customer.{action}",
         data=data,
         key=key,
     )

@@ -4,6 +4,8 @@ orders.events (fanout) → orders.email, orders.webhook
 inventory.events (topic, inventory.{action}.{store_id}) → inventory.alerts (inventory.low.*),
                                                          inventory.webhook (inventory.#)
 payouts.events (fanout; payout.paid, payout.failed) → payouts.email, payouts.webhook
+customers.events (fanout; customer.created/updated/redact and the account mails) →
+                 customers.email, customers.webhook
 Every queue is a durable quorum queue with a delivery limit; a message that keeps failing is
 dead-lettered to `<queue>.dlq` through the events.dlx exchange, and the queue keeps flowing."""
 
@@ -14,7 +16,12 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
 
-from services.common.outbox import INVENTORY_EXCHANGE, ORDERS_EXCHANGE, PAYOUTS_EXCHANGE
+from services.common.outbox import (
+    CUSTOMERS_EXCHANGE,
+    INVENTORY_EXCHANGE,
+    ORDERS_EXCHANGE,
+    PAYOUTS_EXCHANGE,
+)
 
 DEAD_LETTER_EXCHANGE = "events.dlx"
 DELIVERY_LIMIT = 5
@@ -34,11 +41,14 @@ QUEUES = (
     QueueSpec("inventory.webhook", INVENTORY_EXCHANGE, ("inventory.#",)),
     QueueSpec("payouts.email", PAYOUTS_EXCHANGE, ("",)),
     QueueSpec("payouts.webhook", PAYOUTS_EXCHANGE, ("",)),
+    QueueSpec("customers.email", CUSTOMERS_EXCHANGE, ("",)),
+    QueueSpec("customers.webhook", CUSTOMERS_EXCHANGE, ("",)),
 )
 EXCHANGES = {
     ORDERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
     INVENTORY_EXCHANGE: aio_pika.ExchangeType.TOPIC,
     PAYOUTS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+    CUSTOMERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
 }
 
 

@@ -75,12 +75,17 @@ def build_app(only: tuple[str, ...]):
             worker = WebhookDeliveryWorker(state["pool"], state["worker_pool"], events)
             consumers: list[Consumer] = []
             if "email" in only:
-                consumers += [EmailConsumer(events), EmailConsumer(events, "payouts.email")]
+                consumers += [
+                    EmailConsumer(events),
+                    EmailConsumer(events, "payouts.email"),
+                    EmailConsumer(events, "customers.email"),
+                ]
             if "webhook" in only:
                 consumers += [
                     WebhookConsumer("orders.webhook", worker),
                     WebhookConsumer("inventory.webhook", worker),
                     WebhookConsumer("payouts.webhook", worker),
+                    WebhookConsumer("customers.webhook", worker),
                 ]
                 await worker.start()
                 state["worker"] = worker
