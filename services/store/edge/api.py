@@ -11,6 +11,7 @@ from shop.catalog.v1 import (
 )
 from shop.checkout.v1 import (
     checkout_pb2,  # noqa: F401
+    customers_pb2,  # noqa: F401
     payments_pb2,  # noqa: F401
 )
 from shop.store.v1 import (
@@ -31,11 +32,14 @@ ADMIN_SERVICES = {
     "shop.catalog.v1.InventoryAdmin": "catalog",
     "shop.checkout.v1.OrdersAdmin": "checkout",
     "shop.checkout.v1.PaymentsAdmin": "checkout",
+    "shop.checkout.v1.CustomersAdmin": "checkout",
 }
 STOREFRONT_SERVICES = {
     "shop.catalog.v1.Storefront": "catalog",
     "shop.checkout.v1.Cart": "checkout",
     "shop.checkout.v1.Checkout": "checkout",
+    # Shoppers' accounts: no admin token; signed-in calls carry x-shopper-session.
+    "shop.checkout.v1.CustomerAccounts": "checkout",
 }
 # grpcurl through Envoy: the Store service describes every public service; no token needed.
 REFLECTION_SERVICES = (
