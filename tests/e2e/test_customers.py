@@ -150,6 +150,12 @@ async def test_register_sign_in_own_orders_then_sign_out_refuses_the_token_at_on
     r = Shopper(stack, shop).get("/v1/account")
     assert r.status_code == 401 and "x-shopper-session" in r.json()["message"]
 
+    # No process logged a session, an emailed token or the password.
+    for path in stack.run_dir.glob("*.log"):
+        text = path.read_text(errors="replace")
+        for secret in ("shpss_", "shpet_", PASSWORD, device.session):
+            assert secret not in text, (path.name, secret)
+
 
 def _timed_sign_in(shopper: Shopper, email: str, password: str):
     started = time.perf_counter()
