@@ -105,7 +105,7 @@ class CustomerAdmin:
                 responses[checkout_id] = self._encode(order, str(checkout_id))
             key = email_key(customer.email or "")
             checkouts = await customer_orders.erase_from_checkouts(conn, store_id, key, responses)
-            await customer_orders.erase_from_deliveries(conn, store_id, key)
+            await customer_orders.erase_from_deliveries(conn, store_id, key, cid)
             await customers.erase(conn, store_id, cid)
             await customers.audit(
                 conn,

@@ -89,17 +89,26 @@ async def erase_from_checkouts(
     return int(status.split()[-1])
 
 
-async def erase_from_deliveries(conn: asyncpg.Connection, store_id: int, email_key: str) -> None:
+async def erase_from_deliveries(
+    conn: asyncpg.Connection, store_id: int, email_key: str, customer_id: uuid.UUID
+) -> None:
     """Sent mails keep their subject, not the recipient; webhook payloads (pending or logged)
-    lose the email."""
+    about the person lose the email, and customers/* payloads the name, phone, note and tags."""
     await conn.execute(
         "UPDATE sent_emails SET recipient = '' WHERE store_id = $1 AND lower(recipient) = $2",
         store_id,
         email_key,
     )
     await conn.execute(
-        """UPDATE webhook_deliveries SET payload = jsonb_set(payload, '{email}', '""')
-           WHERE store_id = $1 AND lower(payload ->> 'email') = $2""",
+        """UPDATE webhook_deliveries
+           SET payload = payload || '{"email": ""}'::jsonb
+                         || CASE WHEN topic LIKE 'customers/%'
+                                 THEN '{"name": null, "phone": null, "note": null,
+                                        "tags": []}'::jsonb
+                                 ELSE '{}'::jsonb END
+           WHERE store_id = $1
+             AND (lower(payload ->> 'email') = $2 OR payload ->> 'customer_id' = $3)""",
         store_id,
         email_key,
+        str(customer_id),
     )
