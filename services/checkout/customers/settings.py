@@ -10,8 +10,8 @@ from services.common.config import env_int
 
 @dataclass(frozen=True)
 class Argon2Settings:
-    """Defaults: OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane), about 36 ms of CPU per
-    hash on this project's 2-core machines (README, "Customers and accounts")."""
+    """Defaults: OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane), about 29 ms of CPU per
+    hash on a quiet 2-core machine of this project (README, "Customers and accounts")."""
 
     time_cost: int = 2
     memory_kib: int = 19456
