@@ -46,6 +46,7 @@ bench: proto
 	$(PY) -m bench.events
 	$(PY) -m bench.catalog_scale
 	$(PY) -m bench.checkout
+	$(PY) -m bench.accounts
 
 # Every manifest in k8s/ against the Kubernetes schemas, offline (k8s/validate.py).
 k8s-validate: proto

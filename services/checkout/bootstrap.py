@@ -6,26 +6,43 @@ gateway); what is not passed is created from the configuration and closed at shu
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
 import grpc
 import redis.asyncio as redis
-from shop.checkout.v1 import checkout_pb2_grpc, payments_pb2_grpc, reports_pb2_grpc
+from shop.checkout.v1 import (
+    checkout_pb2_grpc,
+    customers_pb2_grpc,
+    payments_pb2_grpc,
+    reports_pb2_grpc,
+)
 
 from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
 from services.checkout.cart.servicer import CartServicer
 from services.checkout.cart.store import CartStore
-from services.checkout.checkout.flow import CheckoutFlow
+from services.checkout.checkout.flow import CheckoutFlow, Paid
 from services.checkout.checkout.recovery import RecoveryWorker
 from services.checkout.checkout.repository import PgCheckoutStorage
 from services.checkout.checkout.servicer import CheckoutServicer, encode_paid
 from services.checkout.checkout.storage import CheckoutStorage
 from services.checkout.config import CheckoutSettings
+from services.checkout.customers.accounts import Accounts
+from services.checkout.customers.admin import CustomerAdmin
+from services.checkout.customers.passwords import PasswordHasher
+from services.checkout.customers.servicer import (
+    CustomerAccountsServicer,
+    CustomersAdminServicer,
+)
+from services.checkout.customers.sessions import EmailTokens, SessionStore
+from services.checkout.customers.settings import AccountSettings
+from services.checkout.customers.throttle import Throttle
 from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.disputes import Disputes
 from services.checkout.orders.refunds import Refunds
+from services.checkout.orders.rules import Order
 from services.checkout.orders.servicer import OrdersAdminServicer
 from services.checkout.payments.accounts import StoreAccounts
 from services.checkout.payments.connect import StripeConnect
@@ -49,6 +66,8 @@ SERVICES = [
     "shop.checkout.v1.PaymentsAdmin",
     "shop.checkout.v1.ReportsAdmin",
     "shop.checkout.v1.StripeWebhooks",
+    "shop.checkout.v1.CustomersAdmin",
+    "shop.checkout.v1.CustomerAccounts",
 ]
 
 
@@ -66,6 +85,20 @@ class Checkout:
     refunds: Refunds
     disputes: Disputes
     payouts: PayoutNews
+    accounts_of_shoppers: Accounts
+    customers: CustomerAdmin
+
+
+def encode_checkout_response(order: Order, checkout_id: str) -> bytes:
+    """What a completed checkout replays for `order` (an erased customer's orders)."""
+    return encode_paid(Paid(checkout_id, order))
+
+
+def _closing(hasher: PasswordHasher) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        hasher.close()
+
+    return close
 
 
 def stripe_side_handlers(part: Checkout) -> dict[str, Handler]:
@@ -100,17 +133,21 @@ def build(
     storage: CheckoutStorage | None = None,
     gateway: PaymentGateway | None = None,
     run_recovery: bool = True,
+    account_settings: AccountSettings | None = None,
 ) -> App:
     settings = settings or CheckoutSettings.from_env()
+    accounts = account_settings or AccountSettings.from_env()
     owned = Owned()
     made: Slot[Checkout] = Slot()
 
     async def startup() -> None:
         db = await owned.pool(pool, config.database_url, config.db_pool_size)
         workers_db = await owned.pool(worker_pool, settings.worker_database_url, 2)
-        cart_store = carts or CartStore(
-            owned.redis(redis_client, config.redis_url), settings.cart_ttl_seconds
-        )
+        shared_redis = owned.redis(redis_client, config.redis_url)
+        cart_store = carts or CartStore(shared_redis, settings.cart_ttl_seconds)
+        sessions = SessionStore(shared_redis, accounts.session_ttl_seconds)
+        hasher = PasswordHasher(accounts.argon2)
+        owned.add(_closing(hasher))
         client = stripe_client(settings)
         stripe_gateway = StripeGateway(client)
         payments = gateway or stripe_gateway
@@ -135,6 +172,18 @@ def build(
                 Refunds(db, reads),
                 Disputes(db, reads),
                 PayoutNews(db, reads),
+                Accounts(
+                    db,
+                    sessions,
+                    EmailTokens(shared_redis),
+                    Throttle(
+                        shared_redis, accounts.throttle_limit, accounts.throttle_window_seconds
+                    ),
+                    hasher,
+                    accounts,
+                    config.platform_domain,
+                ),
+                CustomerAdmin(db, sessions, encode_checkout_response),
             )
         )
 
@@ -143,7 +192,15 @@ def build(
         checkout_pb2_grpc.add_CartServicer_to_server(
             CartServicer(Carts(part.pool, part.carts)), server
         )
-        checkout_pb2_grpc.add_CheckoutServicer_to_server(CheckoutServicer(part.flow), server)
+        checkout_pb2_grpc.add_CheckoutServicer_to_server(
+            CheckoutServicer(part.flow, part.accounts_of_shoppers), server
+        )
+        customers_pb2_grpc.add_CustomersAdminServicer_to_server(
+            CustomersAdminServicer(part.customers), server
+        )
+        customers_pb2_grpc.add_CustomerAccountsServicer_to_server(
+            CustomerAccountsServicer(part.accounts_of_shoppers), server
+        )
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
             OrdersAdminServicer(OrderAdmin(part.pool, part.gateway, part.refunds)), server
         )

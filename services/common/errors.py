@@ -68,7 +68,13 @@ class Unauthenticated(DomainError):
 
 
 class ResourceExhausted(DomainError):
+    """A limit was hit; `retry_after` (seconds), when known, travels as google.rpc.RetryInfo."""
+
     code = 8
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(DomainError):

@@ -2,7 +2,8 @@
 
 Two nets: fields whose *name* says they are secret are replaced whole; any string value (the
 message, an exception text) is scanned for things that look like secrets whatever they are
-called: bearer tokens, our admin tokens, Stripe keys and client secrets, and card numbers
+called: bearer tokens, our admin tokens, shoppers' session and emailed tokens, password
+hashes, Stripe keys and client secrets, and card numbers
 (13-19 digits passing the Luhn check, with or without spaces or dashes)."""
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ SENSITIVE_KEYS = frozenset(
         "api_key",
         "x-api-key",
         "password",
+        "new_password",
+        "current_password",
+        "password_hash",
+        "session",
+        "session_token",
+        "x-shopper-session",
+        "reset_token",
         "secret",
         "client_secret",
         "card",
@@ -42,14 +50,17 @@ SENSITIVE_KEYS = frozenset(
 
 _TOKEN_PATTERNS = re.compile(
     r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]+"  # Authorization header values
-    r"|shpat_[A-Za-z0-9_-]+"  # our admin access tokens
+    r"|shp(?:at|ss|et)_[A-Za-z0-9_-]+"  # our admin tokens, shopper sessions, emailed tokens
+    r"|\$argon2id?\$[A-Za-z0-9$=,+/.-]+"  # password hashes (PHC strings)
     r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+"  # Stripe API keys
     r"|\b(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"  # Stripe client secrets
     r"|\bwhsec_[A-Za-z0-9]+"  # webhook signing secrets
 )
 _CARD_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
 # Cheap pre-check: a string with neither a run of digits nor a token marker needs no regex.
-_MAYBE_SECRET = re.compile(r"\d{4}|bearer|shpat_|_live_|_test_|_secret_|whsec_", re.I)
+_MAYBE_SECRET = re.compile(
+    r"\d{4}|bearer|shpat_|shpss_|shpet_|\$argon2|_live_|_test_|_secret_|whsec_", re.I
+)
 
 
 def _luhn_ok(digits: str) -> bool:

@@ -18,6 +18,7 @@ INVENTORY_EXCHANGE = "inventory.events"
 PAYOUTS_EXCHANGE = "payouts.events"
 # The store's own life: owner email confirmations, shop/redact before an erasure.
 STORE_EXCHANGE = "store.events"
+CUSTOMERS_EXCHANGE = "customers.events"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,18 @@ def store_event(action: str, data: dict[str, Any], key: str) -> Event:
         type=f"store.{action}",
         exchange=STORE_EXCHANGE,
         routing_key=f"store.{action}",
+        data=data,
+        key=key,
+    )
+
+
+def customer_event(action: str, data: dict[str, Any], key: str) -> Event:
+    """`customer.{action}`: created, updated, redact (merchant webhooks) and the account mails
+    (activation, account_exists, password_reset), which only the email consumer acts on."""
+    return Event(
+        type=f"customer.{action}",
+        exchange=CUSTOMERS_EXCHANGE,
+        routing_key=f"customer.{action}",
         data=data,
         key=key,
     )

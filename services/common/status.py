@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -38,6 +38,12 @@ def status_for(exc: errors.DomainError) -> grpc.Status:
                     for v in exc.violations
                 ]
             )
+        )
+        status.details.append(detail)
+    if isinstance(exc, errors.ResourceExhausted) and exc.retry_after is not None:
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=exc.retry_after))
         )
         status.details.append(detail)
     return rpc_status.to_status(status)

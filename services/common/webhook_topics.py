@@ -12,6 +12,10 @@ EVENT_TOPICS = {
     "order.dispute_closed": "orders/dispute_closed",
     "payout.paid": "payouts/paid",
     "payout.failed": "payouts/failed",
+    "customer.created": "customers/create",
+    "customer.updated": "customers/update",
+    # A privacy request erased the customer: receivers delete what they hold of them.
+    "customer.redact": "customers/redact",
     "inventory.low": "inventory/low",
     "inventory.adjusted": "inventory/update",
     "inventory.synced": "inventory/update",

@@ -6,6 +6,8 @@ inventory.events (topic, inventory.{action}.{store_id}) → inventory.alerts (in
 payouts.events (fanout; payout.paid, payout.failed) → payouts.email, payouts.webhook
 store.events (topic, store.{action}) → store.email (owner email confirmations and notices),
                                        store.webhook (store.redact → shop/redact)
+customers.events (fanout; customer.created/updated/redact and the account mails) →
+                 customers.email, customers.webhook
 Every queue is a durable quorum queue with a delivery limit; a message that keeps failing is
 dead-lettered to `<queue>.dlq` through the events.dlx exchange, and the queue keeps flowing."""
 
@@ -17,6 +19,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from services.common.outbox import (
+    CUSTOMERS_EXCHANGE,
     INVENTORY_EXCHANGE,
     ORDERS_EXCHANGE,
     PAYOUTS_EXCHANGE,
@@ -48,12 +51,15 @@ QUEUES = (
         ("store.owner_email_confirmation", "store.owner_email_changed"),
     ),
     QueueSpec("store.webhook", STORE_EXCHANGE, ("store.redact",)),
+    QueueSpec("customers.email", CUSTOMERS_EXCHANGE, ("",)),
+    QueueSpec("customers.webhook", CUSTOMERS_EXCHANGE, ("",)),
 )
 EXCHANGES = {
     ORDERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
     INVENTORY_EXCHANGE: aio_pika.ExchangeType.TOPIC,
     PAYOUTS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
     STORE_EXCHANGE: aio_pika.ExchangeType.TOPIC,
+    CUSTOMERS_EXCHANGE: aio_pika.ExchangeType.FANOUT,
 }
 
 

@@ -21,6 +21,10 @@ class _Inbox:
             self.messages.append(message)
         return "250 OK"
 
+    def snapshot(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self.messages)
+
     def with_message_id(self, message_id: str) -> list[EmailMessage]:
         with self._lock:
             # A long Message-ID is folded onto a continuation line: compare without the fold.

@@ -57,3 +57,10 @@ def test_store_virtual_host_is_small():
     assert len(vhost.routes) <= 4
     assert all(not r.typed_per_filter_config and not r.match.headers for r in vhost.routes)
     assert len(vhost.SerializeToString()) < 500
+
+
+def test_a_shoppers_session_never_reaches_either_authorizer():
+    filters = _filters()
+    for name in ("envoy.filters.http.ext_authz", "shop.json_guard"):
+        config = filters[name]["extension_config"]["typed_config"]
+        assert config["disallowed_headers"] == {"patterns": [{"exact": "x-shopper-session"}]}

@@ -43,4 +43,24 @@ def test_payout_failure_goes_to_the_owner_with_stripes_reason():
         "order.created",
         "order.refunded",
         "order.cancelled",
+        "customer.activation",
+        "customer.account_exists",
+        "customer.password_reset",
     }
+
+
+TOKEN = "shpet_c2VjcmV0LXRva2VuLWZvci10ZXN0cy0xMjM0NTY3ODk"
+
+
+def test_account_mails_carry_the_link_in_the_body_never_the_subject():
+    data = {
+        "email": "ada@example.com",
+        "token": TOKEN,
+        "url": f"https://shop.myshop.localhost/account/reset?token={TOKEN}",
+        "expires_in_minutes": 60,
+    }
+    for template in (t.account_activation, t.account_exists, t.password_reset):
+        subject, text, body_html = template("Shop <&>", data)
+        assert TOKEN not in subject
+        assert data["url"] in text and "&lt;&amp;&gt;" in body_html
+    assert "within 1 hours" not in t.account_activation("S", data)[1]

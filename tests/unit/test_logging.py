@@ -74,6 +74,38 @@ def test_secrets_are_redacted_in_messages_fields_and_tracebacks(captured):
     assert lines[3]["authorization"] == "[REDACTED]" and lines[3]["card"] == "[REDACTED]"
 
 
+SESSION = "shpss_dGhpcy1pcy1hLXNlc3Npb24tdG9rZW4tMTIzNDU2Nzg5MA"
+EMAILED = "shpet_cmVzZXQtdG9rZW4tZm9yLWEtc2hvcHBlci0xMjM0NTY3OA"
+PASSWORD = "plum-otter-91-lantern"
+HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+
+
+def test_shoppers_sessions_tokens_and_passwords_are_redacted(captured):
+    log = logging.getLogger("accounts")
+    log.info("session %s for customer 7", SESSION)
+    log.warning("reset link https://s.myshop.localhost/account/reset?token=%s", EMAILED)
+    log.info("stored %s", HASH)
+    try:
+        raise RuntimeError(f"cannot resolve {SESSION}")
+    except RuntimeError:
+        log.exception("resolve failed")
+    structlog.get_logger().info(
+        "sign-in",
+        password=PASSWORD,
+        new_password=PASSWORD,
+        current_password=PASSWORD,
+        metadata={"x-shopper-session": SESSION, "host": "s.myshop.localhost"},
+        session_token=SESSION,
+    )
+    lines = captured()
+    text = json.dumps(lines)
+    for secret in (SESSION, EMAILED, PASSWORD, HASH, HASH.split("$")[-1]):
+        assert secret not in text, secret
+    assert "customer 7" in lines[0]["event"]  # the rest of the line survives
+    assert lines[4]["metadata"]["host"] == "s.myshop.localhost"
+    assert lines[4]["metadata"]["x-shopper-session"] == "[REDACTED]"
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [

@@ -59,4 +59,5 @@ def order_message(order: Order) -> pb.Order:
         ],
         disputed=order.disputed,
         dispute_status=order.dispute_status or "",
+        customer_id=str(order.customer_id) if order.customer_id else "",
     )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from services.checkout.customers import repository as customers
 from services.checkout.orders import refunds_repository as ledger
 from services.checkout.orders import repository as orders
 from services.checkout.orders.refund_rules import (
@@ -140,6 +141,8 @@ class Refunds:
                 application_fee_refunded=plan.application_fee_refunded,
                 admin_refund=admin is not None and admin.refund is not None,
             )
+            # The customer's orders_count and total_spent follow the order (same transaction).
+            await customers.refresh_totals_of_order(conn, store_id, order_id)
             updated = await orders.load(conn, store_id, order_id)
             await outbox.record(conn, *self._events(updated, plan, admin))
         self._observe(store_id, updated, plan)

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.checkout.checkout.storage import Record
+from services.checkout.customers import repository as customers
 from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine, OrderRefund
 from services.common import cursor, metrics, outbox
 from services.common.errors import NotFound
@@ -20,7 +21,7 @@ ORDER_SELECT = """
 SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        o.shipping_address::text AS shipping, o.billing_address::text AS billing,
        o.payment_intent_id, o.created_at, o.updated_at, o.checkout_id, o.application_fee,
-       o.payment_account, o.application_fee_refunded, o.admin_refunds,
+       o.payment_account, o.application_fee_refunded, o.admin_refunds, o.customer_id,
        ARRAY(SELECT ROW(r.stripe_refund_id, r.amount, r.status, r.source, r.cancellation,
                         r.failure_reason, r.fee_refunded, r.created_at, r.updated_at)
              FROM refunds r WHERE r.store_id = o.store_id AND r.order_id = o.id
@@ -61,6 +62,7 @@ def order_from_row(row: asyncpg.Record) -> Order:
         refunds=tuple(OrderRefund(*refund) for refund in row["refunds"]),
         dispute_status=row["dispute_status"],
         admin_refunds=row["admin_refunds"],
+        customer_id=row["customer_id"],
     )
 
 
@@ -78,6 +80,7 @@ def order_event_data(order: Order) -> dict[str, Any]:
         "order_id": str(order.id),
         "order_number": order.number,
         "email": order.email,
+        "customer_id": str(order.customer_id) if order.customer_id else None,
         "currency": order.currency,
         "total_minor": order.total,
         "created_at": order.created_at.isoformat(),
@@ -111,11 +114,12 @@ async def create_from_checkout(
     request = record.request
     shipping = request["shipping_address"]
     billing = request.get("billing_address") or shipping
+    customer_id = await customers.link_order(conn, store_id, request["email"], shipping)
     order_id = await conn.fetchval(
         """INSERT INTO orders (store_id, number, checkout_id, status, email, currency, total,
                                shipping_address, billing_address, payment_intent_id,
-                               application_fee, payment_account)
-           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)
+                               application_fee, payment_account, customer_id)
+           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
            RETURNING id""",
         store_id,
         number,
@@ -128,6 +132,7 @@ async def create_from_checkout(
         payment_intent_id,
         record.application_fee,
         record.payment_account,
+        customer_id,
     )
     lines = record.reserved_lines
     await conn.executemany(
@@ -149,6 +154,8 @@ async def create_from_checkout(
             for i, line in enumerate(lines, 1)
         ],
     )
+    if customer_id is not None:
+        await customers.refresh_totals(conn, store_id, customer_id)
     order = await load(conn, store_id, order_id)
     await outbox.record(
         conn, outbox.order_event("created", order_event_data(order), f"order-created:{order.id}")

@@ -64,6 +64,8 @@ class Order:
     dispute_status: str | None = None
     # How many refunds the admin API has made (the next one's Stripe idempotency key).
     admin_refunds: int = 0
+    # The store's customer with this order's email (None for an order never linked).
+    customer_id: uuid.UUID | None = None
 
     @property
     def disputed(self) -> bool:

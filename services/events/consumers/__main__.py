@@ -80,6 +80,7 @@ def build_app(only: tuple[str, ...]):
                     EmailConsumer(events),
                     EmailConsumer(events, "payouts.email"),
                     EmailConsumer(events, "store.email"),
+                    EmailConsumer(events, "customers.email"),
                 ]
             if "webhook" in only:
                 consumers += [
@@ -87,6 +88,7 @@ def build_app(only: tuple[str, ...]):
                     WebhookConsumer("inventory.webhook", worker),
                     WebhookConsumer("payouts.webhook", worker),
                     WebhookConsumer("store.webhook", worker),
+                    WebhookConsumer("customers.webhook", worker),
                 ]
                 await worker.start()
                 state["worker"] = worker

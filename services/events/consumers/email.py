@@ -2,7 +2,9 @@
 refund notice (order.refunded: made by the merchant here or in Stripe's Dashboard) and
 cancellation notice (order.cancelled) from orders.email; the store owner's notice of a failed
 payout (payout.failed) from payouts.email; an owner email change's code to the new address and
-the notice to the old one from store.email. Other events on those queues are not mail.
+the notice to the old one from store.email; a shopper's account activation link, "you have an
+account already" notice and password reset link from customers.email. Other events on those
+queues are not mail.
 
 Effect order: send, then commit the dedupe row and the sent_emails record, then ack. A crash
 between the SMTP server accepting the message and the commit resends it with the same
@@ -31,6 +33,10 @@ MAILS: dict[str, tuple[str, Callable[[str, dict[str, Any]], templates.Mail]]] = 
     "payout.failed": ("owner", templates.payout_failed),
     "store.owner_email_confirmation": ("addressed", templates.owner_email_confirmation),
     "store.owner_email_changed": ("addressed", templates.owner_email_changed),
+    # Storefront accounts: the link's token is in the body only (never in a log or subject).
+    "customer.activation": ("shopper", templates.account_activation),
+    "customer.account_exists": ("shopper", templates.account_exists),
+    "customer.password_reset": ("shopper", templates.password_reset),
 }
 
 

@@ -120,3 +120,52 @@ def owner_email_changed(store_name: str, change: dict[str, Any]) -> Mail:
         "If you did not ask for this, contact the platform's support at once.",
     )
     return subject, "\n".join(said) + "\n", _html(*(html.escape(p) for p in said))
+
+
+def _duration(minutes: int) -> str:
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return f"{hours} hour" + ("s" if hours > 1 else "")
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
+
+
+def account_activation(store_name: str, data: dict[str, Any]) -> Mail:
+    """customer.activation: the link that sets the password chosen at registration."""
+    subject = f"{store_name}: confirm your account"
+    within = _duration(int(data.get("expires_in_minutes", 1440)))
+    said = [
+        f"Someone (we hope you) created an account at {store_name} with this email address.",
+        f"To confirm it, open this link within {within}:",
+        data["url"],
+        f"Or enter this code: {data['token']}",
+        "If you did not ask for an account, ignore this email: nothing happens without it.",
+    ]
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
+
+
+def account_exists(store_name: str, data: dict[str, Any]) -> Mail:
+    """customer.account_exists: someone registered with an address that has an account."""
+    within = _duration(int(data.get("expires_in_minutes", 60)))
+    subject = f"{store_name}: you already have an account"
+    said = [
+        f"Someone tried to create an account at {store_name} with this email address, which"
+        " has an account already. Sign in with your password.",
+        f"Forgotten it? Choose a new one within {within} with this link:",
+        data["url"],
+        "If it was not you, ignore this email: your account is unchanged.",
+    ]
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))
+
+
+def password_reset(store_name: str, data: dict[str, Any]) -> Mail:
+    """customer.password_reset: a single-use link to choose a new password."""
+    within = _duration(int(data.get("expires_in_minutes", 60)))
+    subject = f"{store_name}: reset your password"
+    said = [
+        f"To choose a new password for your account at {store_name}, open this link within"
+        f" {within} (it works once):",
+        data["url"],
+        f"Or enter this code: {data['token']}",
+        "If you did not ask for this, ignore this email: your password is unchanged.",
+    ]
+    return subject, "\n\n".join(said) + "\n", _html(*(html.escape(s) for s in said))

@@ -12,6 +12,7 @@ from shop.catalog.v1 import (
 )
 from shop.checkout.v1 import (
     checkout_pb2,  # noqa: F401
+    customers_pb2,  # noqa: F401
     payments_pb2,  # noqa: F401
     reports_pb2,  # noqa: F401
 )
@@ -36,6 +37,7 @@ ADMIN_SERVICES = {
     "shop.checkout.v1.OrdersAdmin": "checkout",
     "shop.checkout.v1.PaymentsAdmin": "checkout",
     "shop.checkout.v1.ReportsAdmin": "checkout",
+    "shop.checkout.v1.CustomersAdmin": "checkout",
 }
 # The platform's own operators: on the platform host only, with an operator credential (never a
 # store token); every store's host refuses them.
@@ -48,6 +50,8 @@ STOREFRONT_SERVICES = {
     "shop.store.v1.Shop": "store",
     "shop.checkout.v1.Cart": "checkout",
     "shop.checkout.v1.Checkout": "checkout",
+    # Shoppers' accounts: no admin token; signed-in calls carry x-shopper-session.
+    "shop.checkout.v1.CustomerAccounts": "checkout",
 }
 # grpcurl through Envoy: the Store service describes every public service; no token needed.
 REFLECTION_SERVICES = (

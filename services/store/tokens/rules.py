@@ -23,6 +23,9 @@ ALL_SCOPES = frozenset(
         "write_inventory",
         "read_orders",
         "write_orders",
+        # Customers: list and read; update (note, tags, consent) and erase.
+        "read_customers",
+        "write_customers",
         "manage_domains",
         "manage_webhooks",
         # Sales reports (orders, gross and net sales, refunds, top products).
