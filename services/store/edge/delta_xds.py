@@ -12,9 +12,9 @@ Protocol points (xDS delta protocol, as Envoy 1.40 behaves):
   (Envoy's "unresolved alias"; a bare name without body is refused as a type-URL mismatch).
   Listing a never-sent name in `removed_resources` does not wake the paused request.
 - A resource Envoy holds and that goes away is sent in `removed_resources`.
-- Envoy never drops on-demand resources by itself, so a provider may bound how long and how many
-  a stream holds: the oldest are removed by the control plane (Envoy asks again on the next
-  request for that host).
+- Envoy never drops on-demand resources by itself, nor forgets a name answered "not found", so a
+  provider may bound how long and how many a stream holds: the oldest are removed by the
+  control plane (Envoy asks again on the next request for that host).
 - On a new stream Envoy lists what it holds (`initial_resource_versions`); resources whose
   version is unchanged are not sent again (versions are content hashes, stable across
   control-plane restarts)."""
@@ -57,9 +57,9 @@ class Provider(Protocol):
     #: (None: for as long as the stream lives), and how many it keeps at most.
     hold_seconds: float | None
     max_held: int | None
-    #: Stop tracking a name once it was answered absent or removed (on-demand types: Envoy
-    #: asks again when it needs the name; keeping it would grow with every unknown host).
-    forget_absent: bool
+    #: How long a stream keeps a name answered "not found" before the control plane removes it
+    #: (Envoy remembers absent names and does not ask again until told to forget them).
+    absent_hold_seconds: float | None
 
     async def resolve(self, names: list[str]) -> dict[str, Resource]:
         """The current state of each name (names the provider cannot serve may be left out:
@@ -205,8 +205,7 @@ class DeltaStream:
         pending, subs.pending = subs.pending, {}
         names = [n for n in pending if n in subs.held]
         current = await self._providers[type_url].resolve(names)
-        resources, removed, forgotten = [], [], []
-        forget = self._providers[type_url].forget_absent
+        resources, removed = [], []
         now = time.monotonic()
         for name in names:
             if name not in subs.held:  # unsubscribed while resolving
@@ -216,14 +215,16 @@ class DeltaStream:
             if resource.body is None:
                 if holds != _NOTHING:
                     removed.append(name)
+                    subs.sent_at.pop(name, None)
                 elif pending[name]:
                     # "Not found": the name as an alias, with no body (Envoy's convention for an
-                    # unresolved alias) ends Envoy's wait (VHDS → 404).
+                    # unresolved alias) ends Envoy's wait (VHDS → 404). Envoy then remembers the
+                    # name as absent and does not ask again: the name stays watched (a store
+                    # created on that host is pushed) until its absent hold ends and a removal
+                    # makes Envoy forget it.
                     resources.append(discovery_pb2.Resource(name=name, aliases=[name]))
+                    subs.sent_at[name] = now
                 subs.held[name] = _NOTHING
-                subs.sent_at.pop(name, None)
-                if forget:
-                    forgotten.append(name)
             elif pending[name] or holds != resource.version:
                 resources.append(
                     discovery_pb2.Resource(
@@ -231,11 +232,10 @@ class DeltaStream:
                     )
                 )
                 subs.held[name] = resource.version
-                subs.held.move_to_end(name)
                 subs.sent_at[name] = now
-        for name in forgotten:
-            del subs.held[name]
-        self._providers[type_url].unwatch(self, forgotten)
+            else:
+                continue
+            subs.held.move_to_end(name)
         return self._response(type_url, resources, removed)
 
     def _response(
@@ -278,9 +278,12 @@ class DeltaStream:
         self._providers[type_url].unwatch(self, names)
         return self._response(type_url, [], names)
 
+    def _holds(self, provider: Provider) -> list[float]:
+        return [h for h in (provider.hold_seconds, provider.absent_hold_seconds) if h]
+
     async def _sweep(self) -> None:
         """Wakes the stream now and then to remove what was held past its hold time."""
-        holds = [p.hold_seconds for p in self._providers.values() if p.hold_seconds]
+        holds = [h for p in self._providers.values() for h in self._holds(p)]
         if not holds:
             return
         period = max(0.05, min(holds) / 4)
@@ -292,10 +295,16 @@ class DeltaStream:
         now = time.monotonic()
         out: dict[str, list[str]] = {}
         for type_url, subs in self._types.items():
-            hold = self._providers[type_url].hold_seconds
-            if not hold:
+            provider = self._providers[type_url]
+            if not self._holds(provider):
                 continue
-            names = [n for n, at in subs.sent_at.items() if now - at > hold]
+            hold = provider.hold_seconds or float("inf")
+            absent_hold = provider.absent_hold_seconds or float("inf")
+            names = [
+                n
+                for n, at in subs.sent_at.items()
+                if now - at > (absent_hold if subs.held.get(n) == _NOTHING else hold)
+            ]
             if names:
                 out[type_url] = names
         return out

@@ -317,9 +317,10 @@ def on_demand_route_configuration(platform_domain: str) -> bytes:
             config_source=config_source_pb2.ConfigSource(
                 resource_api_version=config_source_pb2.ApiVersion.V3,
                 ads=config_source_pb2.AggregatedConfigSource(),
-                # Envoy asks for nothing until a request needs a host: no initial fetch to wait
-                # for (it would time out after 15 s with a warning).
-                initial_fetch_timeout=duration_pb2.Duration(seconds=0),
+                # VHDS opens with a request naming no host; Envoy counts it as an initial fetch
+                # and is not ready until it times out (15 s by default; 0 would wait forever),
+                # though there is nothing to fetch before a request names a host.
+                initial_fetch_timeout=duration_pb2.Duration(nanos=1_000_000),
             )
         ),
     )

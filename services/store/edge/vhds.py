@@ -43,7 +43,7 @@ class RouteConfigProvider:
     type_url = ROUTE_TYPE_URL
     hold_seconds: float | None = None
     max_held: int | None = None
-    forget_absent = False
+    absent_hold_seconds: float | None = None
 
     def __init__(self, snapshot: RouteSnapshot) -> None:
         self._snapshot = snapshot
@@ -109,14 +109,13 @@ class VirtualHostProvider:
     as a duplicate domain once both were asked for)."""
 
     type_url = VHOST_TYPE_URL
-    forget_absent = True
 
     def __init__(
         self,
         lookup: HostLookup,
         *,
-        hold_seconds: float | None = 600.0,
-        max_held: int | None = 50_000,
+        hold_seconds: float | None = None,
+        max_held: int | None = None,
         absent_ttl: float = 30.0,
         absent_max: int = 100_000,
     ) -> None:
@@ -124,6 +123,12 @@ class VirtualHostProvider:
         self.hold_seconds = hold_seconds
         self.max_held = max_held
         self._absent_ttl = absent_ttl
+        # Envoy 1.40 never asks again for a name it was told is absent or removed (measured:
+        # the next request is a 404 at once, with no request to the control plane). So a name
+        # stays watched for as long as the stream lives: a store created on a host an Envoy
+        # had been told is unknown is pushed to it, and a time-based removal would leave that
+        # host unroutable on that Envoy until it reconnects.
+        self.absent_hold_seconds: float | None = None
         self._absent_max = absent_max
         # host → {watcher → names it subscribed under}
         self._watchers: dict[str, dict[Watcher, set[str]]] = {}
