@@ -103,9 +103,14 @@ async def test_envoy_facing_services_answer_the_edge_only(stack):
                 external_auth_pb2.CheckRequest()
             )
         stream = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel).StreamAggregatedResources()
-        await stream.write(discovery_pb2.DiscoveryRequest())
+
+        async def first_reply() -> object:
+            # The refusal may already end the stream while the request is being written.
+            await stream.write(discovery_pb2.DiscoveryRequest())
+            return await stream.read()
+
         with pytest.raises(grpc.aio.AioRpcError) as xds:
-            await asyncio.wait_for(stream.read(), 5)
+            await asyncio.wait_for(first_reply(), 5)
     for refused in (authz.value, xds.value):
         assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
         assert "accepted only from the edge" in refused.details()
