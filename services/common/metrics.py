@@ -88,6 +88,13 @@ EVENTS_CONSUMED = Counter(
     ["consumer", "outcome"],
 )
 
+WEBHOOK_FAILURES = Counter(
+    "shop_webhook_delivery_failures",
+    "Webhook attempts that got no 2xx, by kind (refused, timeout, connect, tls, protocol,"
+    " http_status); merchants see only a generic reason, operators this and the logs.",
+    ["kind"],
+)
+
 
 def start_metrics_server(port: int, address: str = "127.0.0.1") -> WSGIServer | None:
     """Serves /metrics on `address:port` (loopback locally; the pod's address in Kubernetes,
