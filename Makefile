@@ -45,6 +45,7 @@ bench: proto
 	$(PY) -m bench.edge_scale
 	$(PY) -m bench.events
 	$(PY) -m bench.catalog_scale
+	$(PY) -m bench.catalog_scale.one_store
 	$(PY) -m bench.checkout
 	$(PY) -m bench.accounts
 
