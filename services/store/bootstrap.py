@@ -188,6 +188,9 @@ def build(
         config=config,
         register=register,
         tenant_exempt=("shop.store.v1.Platform", OPERATOR_API, *ENVOY_FACING),
+        # Only Envoy: xDS carries every store's domains and ids, ext_authz answers whether a
+        # token is good; neither is anyone else's business.
+        edge_only=ENVOY_FACING,
         # Reflection through Envoy lands here: describe the whole public API.
         reflected=TRANSCODED_SERVICES,
         on_startup=[startup],

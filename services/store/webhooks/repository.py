@@ -14,7 +14,7 @@ from services.common import cursor
 from services.common.db import fetch_one, tenant_transaction
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
-from services.common.ssrf import SsrfPolicy, check_url
+from services.common.ssrf import Resolver, SsrfPolicy, check_url, system_resolve
 from services.common.tenancy import require_store_id
 from services.common.webhook_topics import TOPICS
 
@@ -79,14 +79,17 @@ def _delivery(row: asyncpg.Record) -> DeliveryRow:
 
 
 class WebhookRepository:
-    def __init__(self, pool: asyncpg.Pool, policy: SsrfPolicy) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, policy: SsrfPolicy, resolve: Resolver = system_resolve
+    ) -> None:
         self._pool = pool
         self._policy = policy
+        self._resolve = resolve
 
     async def create(self, topic: str, url: str) -> tuple[WebhookRow, str]:
         if topic not in TOPICS:
             raise InvalidArgument.field("topic", f"must be one of {sorted(TOPICS)}")
-        url = await check_url(url, self._policy)
+        url = await check_url(url, self._policy, self._resolve)
         secret = secrets.token_urlsafe(32)
         async with tenant_transaction(self._pool) as conn:
             count = await conn.fetchval("SELECT count(*) FROM webhooks")
