@@ -21,6 +21,7 @@ from services.common.config import Config, env_int
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
+from services.store.apidocs.reference import ApiReference
 from services.store.config import DomainSettings, LifecycleSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
@@ -135,7 +136,7 @@ def build(
         db = adapters.pool
         stores = StoreRepository(db)
         store_pb2_grpc.add_PlatformServicer_to_server(
-            PlatformServicer(stores, config.platform_domain), server
+            PlatformServicer(stores, config.platform_domain, ApiReference()), server
         )
         store_pb2_grpc.add_ShopServicer_to_server(
             ShopServicer(stores, config.platform_domain), server
@@ -198,6 +199,9 @@ def build(
         config=config,
         register=register,
         tenant_exempt=("shop.store.v1.Platform", OPERATOR_API, *ENVOY_FACING),
+        # Only Envoy: xDS carries every store's domains and ids, ext_authz answers whether a
+        # token is good; neither is anyone else's business.
+        edge_only=ENVOY_FACING,
         # Reflection through Envoy lands here: describe the whole public API.
         reflected=TRANSCODED_SERVICES,
         on_startup=[startup],
