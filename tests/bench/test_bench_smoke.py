@@ -169,3 +169,13 @@ def test_checkout(tmp_path: Path) -> None:
     for mode, run in results["pgbench"].items():
         assert run["transactions"] > 0 and run["tps"] > 0, (mode, run)
     assert results["ratio"].keys() == results["pgbench"].keys()
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_edge_trust(tmp_path: Path) -> None:
+    document = run_smoke("bench.edge_trust", tmp_path)
+    results = document["results"]
+    assert results.keys() == {"plaintext_trust_all", "mtls_edge_identity"}
+    for row in results.values():
+        assert row["calls"] > 0 and row["server_cpu_us_per_call"] > 0, row
+    assert document["comparison"].keys() == {"calls_per_s_ratio", "cpu_per_call_ratio"}
