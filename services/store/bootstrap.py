@@ -21,6 +21,7 @@ from services.common.config import Config
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
+from services.store.apidocs.reference import ApiReference
 from services.store.config import DomainSettings, LifecycleSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
@@ -134,7 +135,7 @@ def build(
         db = adapters.pool
         stores = StoreRepository(db)
         store_pb2_grpc.add_PlatformServicer_to_server(
-            PlatformServicer(stores, config.platform_domain), server
+            PlatformServicer(stores, config.platform_domain, ApiReference()), server
         )
         store_pb2_grpc.add_ShopServicer_to_server(
             ShopServicer(stores, config.platform_domain), server

@@ -169,6 +169,12 @@ def test_checkout(tmp_path: Path) -> None:
     for mode, run in results["pgbench"].items():
         assert run["transactions"] > 0 and run["tps"] > 0, (mode, run)
     assert results["ratio"].keys() == results["pgbench"].keys()
+    ref = results["reference"]
+    assert ref["mode"] == "minimal" and ref["tps"] == results["pgbench"]["minimal"]["tps"]
+    assert ref["ratio"] == results["ratio"]["minimal"] and ref["target"] == 0.15
+    # Stock for every buyer of the opposite-order carts: no one refused, stock exact.
+    opp = results["opposite_carts"]
+    assert opp["status_409"] == 0 and opp["exact_stock"], opp
 
 
 @pytest.mark.timeout(TIMEOUT + 30)
