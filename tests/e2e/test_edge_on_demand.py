@@ -89,6 +89,7 @@ def second(stack):
             catalog_port=stack.ports.catalog,
             checkout_port=stack.ports.checkout,
             node_id="edge-second",
+            mesh=stack.mesh,
         )
     )
     envoy = Path(sys.executable).parent / "envoy"
