@@ -182,7 +182,17 @@ class DeltaStream:
                 if self._closed:
                     return
                 for type_url, subs in list(self._types.items()):
-                    response = await self._answer(type_url, subs)
+                    try:
+                        response = await self._answer(type_url, subs)
+                    except Exception:
+                        # The provider could not read (e.g. the database restarting): keep the
+                        # names pending and try again shortly; the stream stays up and Envoy
+                        # keeps serving what it holds.
+                        log.warning(
+                            "delta xDS: resolving %s failed; retrying", type_url, exc_info=True
+                        )
+                        self._retry_soon()
+                        continue
                     if response is not None:
                         yield response
                     evicted = self._over_limit(type_url, subs)
@@ -197,14 +207,22 @@ class DeltaStream:
             for type_url, subs in self._types.items():
                 self._providers[type_url].unwatch(self, list(subs.held))
 
+    def _retry_soon(self, delay: float = 0.2) -> None:
+        asyncio.get_running_loop().call_later(delay, self._wake.set)
+
     async def _answer(
         self, type_url: str, subs: _Subscriptions
     ) -> discovery_pb2.DeltaDiscoveryResponse | None:
         if not subs.pending:
             return None
-        pending, subs.pending = subs.pending, {}
+        pending = dict(subs.pending)
         names = [n for n in pending if n in subs.held]
         current = await self._providers[type_url].resolve(names)
+        # Resolved (a failure above leaves them all pending); names that arrived meanwhile, or
+        # were asked for again (forced), stay pending for the next round.
+        for name, forced in pending.items():
+            if subs.pending.get(name) == forced:
+                del subs.pending[name]
         resources, removed = [], []
         now = time.monotonic()
         for name in names:
