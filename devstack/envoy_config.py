@@ -31,6 +31,8 @@ def render(
     node_id: str = "edge-local",
     otlp_endpoint: str | None = None,
     ops_port: int | None = None,
+    idle_timeout_s: float = 60,
+    max_downstream_connections: int = 50000,
 ) -> str:
     """`otlp_endpoint` ("host:port" of an OTLP/gRPC collector) turns tracing on; without it the
     tracing block and the collector cluster are left out, so Envoy makes no spans at all."""
@@ -53,6 +55,8 @@ def render(
         CATALOG_PORT=catalog_port,
         CHECKOUT_HOST="127.0.0.1",
         CHECKOUT_PORT=checkout_port,
+        IDLE_TIMEOUT=f"{idle_timeout_s}s",
+        MAX_DOWNSTREAM_CONNECTIONS=max_downstream_connections,
     )
     return text if otlp_endpoint else without_tracing(text)
 
@@ -89,6 +93,8 @@ K8S_VALUES = {
     "OTLP_PORT": 4317,
     # Parent-based samplers in the services follow Envoy's decision.
     "TRACE_SAMPLING_PERCENT": 10,
+    "IDLE_TIMEOUT": "60s",
+    "MAX_DOWNSTREAM_CONNECTIONS": 50000,
 }
 
 
