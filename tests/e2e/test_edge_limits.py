@@ -103,6 +103,7 @@ def edge_with(stack, tmp_path: Path) -> Iterator:
                 store_port=stack.ports.store,
                 catalog_port=stack.ports.catalog,
                 checkout_port=stack.ports.checkout,
+                mesh=stack.mesh,
                 idle_timeout_s=idle_timeout_s,
                 max_downstream_connections=max_downstream_connections,
             )
