@@ -118,6 +118,9 @@ def database(
             # Short enough that crash-recovery tests see the recovery worker take over.
             "CHECKOUT_LEASE_SECONDS": "3",
             "STRIPE_TIMEOUT_SECONDS": "2",
+            # The relay's retention reaper passes once at start, then not within a session:
+            # tests drive their own reaper and count what it deleted.
+            "RETENTION_INTERVAL_SECONDS": "86400",
         },
     )
     try:
