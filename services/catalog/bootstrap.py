@@ -17,13 +17,20 @@ from services.catalog.products.repository import CatalogRepository
 from services.catalog.products.servicer import CatalogAdminServicer
 from services.catalog.products.writes import ProductWrites
 from services.catalog.storefront.queries import StorefrontQueries
+from services.catalog.config import CatalogSettings
 from services.catalog.storefront.servicer import StorefrontServicer
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
 
 
-def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
+def build(
+    config: Config,
+    *,
+    pool: asyncpg.Pool | None = None,
+    settings: CatalogSettings | None = None,
+) -> App:
+    settings = settings or CatalogSettings.from_env()
     owned = Owned()
     made: Slot[asyncpg.Pool] = Slot()
 
@@ -43,7 +50,13 @@ def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
             InventoryAdminServicer(Inventory(db)), server
         )
         catalog_pb2_grpc.add_StorefrontServicer_to_server(
-            StorefrontServicer(catalog, StorefrontQueries(db), StorefrontCollections(db)), server
+            StorefrontServicer(
+                catalog,
+                StorefrontQueries(db),
+                StorefrontCollections(db),
+                cache_seconds=settings.storefront_cache_seconds,
+            ),
+            server,
         )
         return [
             "shop.catalog.v1.CatalogAdmin",
