@@ -43,6 +43,11 @@ Platform is up. Logs: {stack.run_dir}/*.log   Emails: {stack.run_dir}/mail/   St
   Envoy: 127.0.0.1:{edge}, its admin interface 127.0.0.1:{stack.ports.envoy_admin}
 {token_line}
 
+API reference (OpenAPI 3.1, generated from the protos by make proto):
+  page: http://api.{stack.platform_domain}:{edge}/docs   (browsers resolve *.localhost here)
+  documents: curl -s -H 'Host: api.{stack.platform_domain}' \
+       http://127.0.0.1:{edge}/openapi/storefront.json   (also admin.json, platform.json)
+
 REST through Envoy:
   curl -s -H 'Host: {host}' http://127.0.0.1:{edge}/v1/products
   curl -s -H 'Host: {host}' http://127.0.0.1:{edge}/v1/products/classic-tee

@@ -180,3 +180,13 @@ def test_checkout(tmp_path: Path) -> None:
     # Stock for every buyer of the opposite-order carts: no one refused, stock exact.
     opp = results["opposite_carts"]
     assert opp["status_409"] == 0 and opp["exact_stock"], opp
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_edge_trust(tmp_path: Path) -> None:
+    document = run_smoke("bench.edge_trust", tmp_path)
+    results = document["results"]
+    assert results.keys() == {"plaintext_trust_all", "mtls_edge_identity"}
+    for row in results.values():
+        assert row["calls"] > 0 and row["server_cpu_us_per_call"] > 0, row
+    assert document["comparison"].keys() == {"calls_per_s_ratio", "cpu_per_call_ratio"}
