@@ -10,6 +10,7 @@ from shop.catalog.v1 import catalog_pb2_grpc, collections_pb2_grpc, inventory_pb
 from services.catalog.collections.admin import CollectionsAdmin
 from services.catalog.collections.servicer import CollectionsAdminServicer
 from services.catalog.collections.storefront import StorefrontCollections
+from services.catalog.config import CatalogSettings
 from services.catalog.inventory.servicer import InventoryAdminServicer
 from services.catalog.inventory.stock import Inventory
 from services.catalog.products.listing import ProductListing
@@ -17,7 +18,6 @@ from services.catalog.products.repository import CatalogRepository
 from services.catalog.products.servicer import CatalogAdminServicer
 from services.catalog.products.writes import ProductWrites
 from services.catalog.storefront.queries import StorefrontQueries
-from services.catalog.config import CatalogSettings
 from services.catalog.storefront.servicer import StorefrontServicer
 from services.common.config import Config
 from services.common.server import App
