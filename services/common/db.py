@@ -38,10 +38,16 @@ class TenantConnection(asyncpg.Connection):
     short read) while asyncpg keeps doing all of its own transaction bookkeeping."""
 
     _pending_store: int | None = None
+    # The store of the tenant transaction last begun on this connection (statements name it).
+    tenant_store: int | None = None
 
     def begin_with_store(self, store_id: int) -> None:
         set_tenant_sql(store_id)  # refuses anything but a positive int now, not at BEGIN
         self._pending_store = store_id
+        self.tenant_store = store_id
+
+    def end_store(self) -> None:
+        self.tenant_store = None
 
     async def execute(
         self,
@@ -85,10 +91,25 @@ async def tenant_transaction(
         begin_with_store = getattr(conn, "begin_with_store", None)
         if begin_with_store is not None:
             begin_with_store(sid)
-        async with conn.transaction(isolation=isolation, readonly=readonly):
-            if begin_with_store is None:  # a pool made elsewhere: one more round trip
-                await conn.execute(set_tenant_sql(sid))
-            yield conn
+        try:
+            async with conn.transaction(isolation=isolation, readonly=readonly):
+                if begin_with_store is None:  # a pool made elsewhere: one more round trip
+                    await conn.execute(set_tenant_sql(sid))
+                yield conn
+        finally:
+            end_store = getattr(conn, "end_store", None)
+            if end_store is not None:
+                end_store()
+
+
+async def transaction_store(conn: asyncpg.Connection) -> int:
+    """The store the current tenant transaction was opened for, for statements that must name
+    it (`store_id = $n`) without their callers passing it along: free on the pool's own
+    connections, one query on any other."""
+    store = getattr(conn, "tenant_store", None)
+    if store is None:
+        store = int(await conn.fetchval("SELECT current_setting('app.current_store_id')"))
+    return int(store)
 
 
 async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:

@@ -23,6 +23,7 @@ from services.common.workers import PeriodicWorker
 from services.events.backoff import max_attempts, retry_delay
 from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer
+from services.events.consumers.webhook_claims import DueDeliveries
 from services.events.signing import sign
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
     def __init__(self, pool: asyncpg.Pool, worker_pool: asyncpg.Pool, config: EventsConfig) -> None:
         super().__init__()
         self._pool = pool
-        self._worker_pool = worker_pool
+        self._due = DueDeliveries(pool, worker_pool)
         self._config = config
         self._policy = SsrfPolicy.from_env()
         self._max_attempts = max_attempts(config.webhook_retry_base, config.webhook_retry_budget)
@@ -85,15 +86,11 @@ class WebhookDeliveryWorker(PeriodicWorker):
 
     async def run_once(self) -> bool:
         try:
-            claimed = await self._worker_pool.fetch(
-                "SELECT store_id, delivery_id FROM platform.claim_webhook_deliveries($1, $2)",
-                CLAIM_BATCH,
-                LEASE_SECONDS,
-            )
+            claimed = await self._due.claim(CLAIM_BATCH, LEASE_SECONDS)
         except (OSError, asyncpg.PostgresError):
             log.warning("claiming webhook deliveries failed; retrying", exc_info=True)
             return False
-        await asyncio.gather(*(self._deliver(r["store_id"], r["delivery_id"]) for r in claimed))
+        await asyncio.gather(*(self._deliver(store, delivery) for store, delivery in claimed))
         # Claimed something: look again at once (more may be due).
         return bool(claimed)
 
@@ -163,7 +160,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
             await conn.execute(
                 """UPDATE webhook_deliveries
                    SET status = $2, attempts = $3, leased_until = NULL,
-                       next_attempt_at = clock_timestamp() + make_interval(secs => $4)
+                       next_attempt_at = now() + make_interval(secs => $4)
                    WHERE id = $1""",
                 row["id"],
                 status,

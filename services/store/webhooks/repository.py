@@ -172,7 +172,7 @@ class WebhookRepository:
         async with tenant_transaction(self._pool) as conn:
             updated = await conn.fetchval(
                 """UPDATE webhook_deliveries
-                   SET status = 'pending', next_attempt_at = clock_timestamp(),
+                   SET status = 'pending', next_attempt_at = now(),
                        leased_until = NULL
                    WHERE id = $1 RETURNING 1""",
                 did,
