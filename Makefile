@@ -18,15 +18,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --force-reinstall --no-deps "$$(grep -o 'opentelemetry-proto==[0-9.]*' pyproject.toml)"
 	touch $@
 
-# Python stubs and Envoy's descriptor set, both from protos/ in one step so they cannot drift.
+# Python stubs, Envoy's descriptor set and the OpenAPI documents, all from protos/ in one step
+# so they cannot drift.
 proto: gen/.stamp
 
-gen/.stamp: $(PROTOS) $(VENV)/.installed
+gen/.stamp: $(PROTOS) $(wildcard devstack/openapi/*.py) $(VENV)/.installed
 	rm -rf gen && mkdir -p gen
 	$(PY) -m grpc_tools.protoc -I protos -I $(SITE) -I $(SITE)/grpc_tools/_proto \
 		--python_out=gen --pyi_out=gen --grpc_python_out=gen \
 		--include_imports --include_source_info --descriptor_set_out=gen/shop.pb $(PROTOS)
 	echo "$(CURDIR)/gen" > $(SITE)/shop_gen.pth
+	# The OpenAPI documents (gen/openapi/*.json) from the same descriptor set: never hand-edited.
+	$(PY) -m devstack.openapi gen/shop.pb gen/openapi
 	touch $@
 
 migrate: proto
@@ -42,9 +45,11 @@ test: proto
 # each in its tiny mode (seconds), as tests/bench does in `make test`.
 bench: proto
 	$(PY) -m bench.storefront
+	$(PY) -m bench.edge_trust
 	$(PY) -m bench.edge_scale
 	$(PY) -m bench.events
 	$(PY) -m bench.catalog_scale
+	$(PY) -m bench.catalog_scale.one_store
 	$(PY) -m bench.checkout
 	$(PY) -m bench.accounts
 

@@ -12,6 +12,8 @@ from string import Template
 import yaml
 
 from devstack.infra import free_port
+from devstack.pki import MeshFiles
+from services.common.identities import TRUST_DOMAIN
 from services.store.edge.api import TRANSCODED_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +33,13 @@ def render(
     node_id: str = "edge-local",
     otlp_endpoint: str | None = None,
     ops_port: int | None = None,
+    mesh: MeshFiles | None = None,
 ) -> str:
-    """`otlp_endpoint` ("host:port" of an OTLP/gRPC collector) turns tracing on; without it the
+    """`mesh`: the certificates Envoy presents to the services and checks them by (devstack's
+    Stack.mesh); without it the paths of `make run`'s, for configs that are only inspected.
+    `otlp_endpoint` ("host:port" of an OTLP/gRPC collector) turns tracing on; without it the
     tracing block and the collector cluster are left out, so Envoy makes no spans at all."""
+    mesh = mesh or MeshFiles(ROOT / ".run" / "pki")
     otlp_host, _, otlp_port = (otlp_endpoint or "127.0.0.1:4317").rpartition(":")
     text = Template(TEMPLATE.read_text()).substitute(
         OTLP_HOST=otlp_host,
@@ -53,6 +59,10 @@ def render(
         CATALOG_PORT=catalog_port,
         CHECKOUT_HOST="127.0.0.1",
         CHECKOUT_PORT=checkout_port,
+        EDGE_CERT_FILE=str(mesh.cert("edge")),
+        EDGE_KEY_FILE=str(mesh.key("edge")),
+        MESH_CA_FILE=str(mesh.ca),
+        TRUST_DOMAIN=TRUST_DOMAIN,
     )
     return text if otlp_endpoint else without_tracing(text)
 
@@ -85,6 +95,11 @@ K8S_VALUES = {
     "CATALOG_PORT": 50052,
     "CHECKOUT_HOST": "checkout",
     "CHECKOUT_PORT": 50053,
+    # The shop-mesh-tls Secret, mounted by k8s/envoy.yaml (made by `python -m devstack.pki`).
+    "EDGE_CERT_FILE": "/etc/shop/tls/edge.pem",
+    "EDGE_KEY_FILE": "/etc/shop/tls/edge-key.pem",
+    "MESH_CA_FILE": "/etc/shop/tls/ca.pem",
+    "TRUST_DOMAIN": TRUST_DOMAIN,
     "OTLP_HOST": "otel-collector.observability.svc.cluster.local",
     "OTLP_PORT": 4317,
     # Parent-based samplers in the services follow Envoy's decision.

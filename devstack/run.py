@@ -35,12 +35,18 @@ def _banner(stack: Stack, host: str, token: str | None, store_id: str) -> str:
         else "  the demo store already existed; its admin token was printed on the first run"
     )
     tok = token or "<token>"
+    mesh = stack.mesh
     return f"""
 Platform is up. Logs: {stack.run_dir}/*.log   Emails: {stack.run_dir}/mail/   Stop: Ctrl-C
 
   storefront host: {host}  (store id {store_id})
   Envoy: 127.0.0.1:{edge}, its admin interface 127.0.0.1:{stack.ports.envoy_admin}
 {token_line}
+
+API reference (OpenAPI 3.1, generated from the protos by make proto):
+  page: http://api.{stack.platform_domain}:{edge}/docs   (browsers resolve *.localhost here)
+  documents: curl -s -H 'Host: api.{stack.platform_domain}' \
+       http://127.0.0.1:{edge}/openapi/storefront.json   (also admin.json, platform.json)
 
 REST through Envoy:
   curl -s -H 'Host: {host}' http://127.0.0.1:{edge}/v1/products
@@ -62,11 +68,11 @@ Operator API (platform host; mint a credential first, its token is shown once):
   curl -s -H 'Host: api.{stack.platform_domain}' -H 'Authorization: Bearer <shpop_…>' \\
        http://127.0.0.1:{edge}/v1/operator/stores
 
-gRPC directly (server reflection, no proto files needed):
-  .venv/bin/grpcurl -plaintext 127.0.0.1:{stack.ports.catalog} list
-  .venv/bin/grpcurl -plaintext 127.0.0.1:{stack.ports.catalog} describe shop.catalog.v1.Storefront
-  .venv/bin/grpcurl -plaintext -H 'x-store-id: {store_id}' -d '{{"handle":"classic-tee"}}' \\
-       127.0.0.1:{stack.ports.catalog} shop.catalog.v1.Storefront/GetProductByHandle
+gRPC directly (server reflection, no proto files needed; mutual TLS with the operator
+certificate in {mesh.directory}; a store's data only through Envoy):
+  T='-cacert {mesh.ca} -cert {mesh.cert("operator")} -key {mesh.key("operator")}'
+  .venv/bin/grpcurl $T 127.0.0.1:{stack.ports.catalog} list
+  .venv/bin/grpcurl $T 127.0.0.1:{stack.ports.catalog} describe shop.catalog.v1.Storefront
 """
 
 

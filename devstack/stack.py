@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import grpc
@@ -30,6 +31,8 @@ from devstack.dsn import (
 )
 from devstack.infra import free_port
 from devstack.migrate import migrate
+from devstack.pki import SERVICES as MESH_SERVICES
+from devstack.pki import MeshFiles, ensure_mesh
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".run"
@@ -80,6 +83,21 @@ class Stack:
     # Prometheus port of each process this stack started ("catalog" → port).
     metrics_ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @cached_property
+    def mesh(self) -> MeshFiles:
+        """The mutual-TLS certificates between Envoy and the services (made on first use)."""
+        return ensure_mesh(self.run_dir / "pki")
+
+    def credentials(self, identity: str = "operator") -> grpc.ChannelCredentials:
+        """Client credentials for a direct call to a service port. "operator" (the default)
+        reaches health, reflection and the operator API; "edge" is Envoy's own identity — only
+        a test standing in for Envoy uses it."""
+        ca, key, chain = self.mesh.client(identity)
+        return grpc.ssl_channel_credentials(ca, key, chain)
+
+    def service_target(self, service: str) -> str:
+        return f"127.0.0.1:{getattr(self.ports, service)}"
 
     @property
     def app_dsn(self) -> str:
@@ -137,6 +155,9 @@ class Stack:
             STRIPE_API_KEY="sk_test_local",
             STRIPE_WEBHOOK_SECRET=self.stripe_webhook_secret,
             STRIPE_CONNECT_WEBHOOK_SECRET=self.stripe_connect_webhook_secret,
+            # Loopback only: nothing but this machine reaches a service port.
+            BIND_ADDRESS="127.0.0.1",
+            **(self.mesh.server_env(service) if service in MESH_SERVICES else {}),
         )
         if self.amqp_url:
             env["AMQP_URL"] = self.amqp_url
@@ -174,7 +195,12 @@ class Stack:
             port = getattr(self.ports, service)
             self._spawn(service, args, self.service_env(service, port))
             try:
-                wait_serving(port, self.procs[service], self.run_dir / f"{service}.log")
+                wait_serving(
+                    port,
+                    self.procs[service],
+                    self.run_dir / f"{service}.log",
+                    credentials=self.credentials(),
+                )
                 return
             except RuntimeError as exc:
                 # free_port() cannot hold a port for us: another process may take it first.
@@ -230,6 +256,7 @@ class Stack:
                 catalog_port=self.ports.catalog,
                 checkout_port=self.ports.checkout,
                 otlp_endpoint=self.otlp_endpoint,
+                mesh=self.mesh,
             )
         )
         envoy = Path(sys.executable).parent / "envoy"
@@ -287,9 +314,16 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
-def wait_serving(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+def wait_serving(
+    port: int,
+    proc: subprocess.Popen,
+    log_path: Path,
+    timeout: float = 30,
+    *,
+    credentials: grpc.ChannelCredentials,
+) -> None:
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with grpc.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             if proc.poll() is not None:

@@ -1,5 +1,7 @@
 """Fixtures shared by every level: the real platform (PostgreSQL, Redis, services, Envoy) on
-free ports and a database of its own, started once per test session."""
+free ports and a database of its own, started once per test session. A test that talks only to
+PostgreSQL asks for `database` (migrated, nothing started) instead of `stack`, so running it
+alone starts no service and no Envoy."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from devstack.amqp import create_vhost, delete_vhost, ensure_rabbitmq, with_vhost
 from devstack.infra import ensure_postgres, ensure_redis, free_port
-from devstack.migrate import drop_database
+from devstack.migrate import drop_database, migrate
 from devstack.stack import STATE_DIR, Stack
 from tests.support.dns_server import DnsServer
 from tests.support.smtp_server import SmtpServer
@@ -84,7 +86,7 @@ LIFECYCLE_TEST_ENV = {
 
 
 @pytest.fixture(scope="session")
-def stack(
+def database(
     pg_admin_dsn: str,
     redis_url: str,
     amqp_url: str,
@@ -119,8 +121,14 @@ def stack(
         },
     )
     try:
-        platform.start()
+        migrate(pg_admin_dsn, database)
         yield platform
     finally:
         platform.stop()
         drop_database(pg_admin_dsn, database)
+
+
+@pytest.fixture(scope="session")
+def stack(database: Stack) -> Stack:
+    """The platform running on `database`: services, workers and Envoy."""
+    return database.start()

@@ -23,7 +23,7 @@ def hot_sku(p: Platform, stock: int, buyers: int) -> dict:
         ids = p.carts.write([[variant] for _ in range(buyers)])
         p.carts.check(http, p.store.host, ids[0], 1)
     retries_before = p.serialization_retries()
-    result = asyncio.run(_buyers(p, ids))
+    result = asyncio.run(buy_at_once(p, ids, "hot"))
     result["serialization_retries"] = int(p.serialization_retries() - retries_before)
     sold = scalar(
         p.admin_db,
@@ -54,8 +54,8 @@ def hot_sku(p: Platform, stock: int, buyers: int) -> dict:
     return result
 
 
-async def _buyers(p: Platform, cart_ids: list[str]) -> dict:
-    """All buyers at once."""
+async def buy_at_once(p: Platform, cart_ids: list[str], prefix: str) -> dict:
+    """All buyers at once, one per cart; a 409 is retried with the same key (counted)."""
     limits = httpx.Limits(max_connections=len(cart_ids), max_keepalive_connections=0)
     first: dict[int, int] = {}
     seen: dict[int, int] = {}
@@ -64,7 +64,7 @@ async def _buyers(p: Platform, cart_ids: list[str]) -> dict:
         started = time.monotonic()
 
         async def buy(cart_id: str) -> None:
-            key = f"hot-{cart_id}"
+            key = f"{prefix}-{cart_id}"
             for attempt in range(20):
                 r = await client.post(
                     f"/v1/carts/{cart_id}/checkout",

@@ -5,10 +5,11 @@ moves): a change to the service does not silently change the reference, and the 
 (tests/bench) proves every script still runs against the current schema. Each script buys two
 different variants out of the spread catalog, one unit each, as shop_app (RLS applies).
 
-- "minimal": the smallest transaction that places an order correctly, the reference the
-  checkout is compared with: READ COMMITTED; lock the two variants FOR UPDATE in id order and
-  decrement them; the idempotency row (checkouts), the store's next order number, the order,
-  its two items and one order.created outbox row.
+- "minimal": the fixed physical reference the checkout is compared with (REFERENCE; its
+  ratio is the one with a target, >= 0.15): the smallest transaction that places an order
+  correctly, READ COMMITTED; lock the two variants FOR UPDATE in id order and decrement them;
+  the idempotency row (checkouts), the store's next order number, the order, its two items and
+  one order.created outbox row (VALUES). Defined once here and never changed with the service.
 - "serializable": the statements the checkout service ran for one order up to c9bfe3a (claim,
   reserve with its two inventory.reserved events, account look-up, finalise), all in one
   SERIALIZABLE transaction, as the benchmark brief first worded it.
@@ -26,6 +27,8 @@ import uuid
 from bench.checkout.shopping import ADDRESS, CHECKOUT_BODY, variant_sql
 
 MODES = ("minimal", "serializable", "as-service")
+# The mode the checkout's ratio target is set against.
+REFERENCE = "minimal"
 A, B = variant_sql(":a"), variant_sql(":b")
 IDS = f"ARRAY[{A}, {B}]::uuid[]"
 TENANT = "SELECT set_config('app.current_store_id', :store::text, true);"
@@ -66,6 +69,15 @@ RESERVED = text([{**LINE, "variant_id": "a", "unit_price": 1000}] * 2)
 ORDER_CREATED = outbox_insert(
     1, "'order.created'", "'orders.events'", "'order.created'", "'order-created:' || :o_id"
 )
+# The reference's one outbox row, written with VALUES and naming its store like every
+# statement on a tenant table: the least a correct order costs.
+ORDER_CREATED_ROW = f"""INSERT INTO outbox (store_id, event_type, exchange, routing_key,
+                    idempotency_key, payload, headers)
+VALUES (:store, 'order.created', 'orders.events', 'order.created', 'order-created:' || :o_id,
+        jsonb_build_object('event', 'order.created', 'timestamp', to_jsonb(clock_timestamp()),
+                           'idempotencyKey', 'order-created:' || :o_id,
+                           'storeId', :store::text, 'data', {text({"order_id": "o"})}::jsonb),
+        '{{}}'::jsonb);"""
 
 CLAIM = [
     f"""INSERT INTO checkouts (store_id, idempotency_key, fingerprint, state, lease_until, request)
@@ -148,7 +160,7 @@ RETURNING id AS c_id \\gset""",
     NEXT_NUMBER,
     ORDER,
     *ITEMS,
-    ORDER_CREATED,
+    ORDER_CREATED_ROW,
 ]
 
 

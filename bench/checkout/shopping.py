@@ -68,15 +68,15 @@ def spread_lines(count: int, variants: int, rng: random.Random) -> list[list[str
     ]
 
 
-def hot_product(quantity: int) -> dict:
+def hot_product(quantity: int, sku: str = "HOT-1") -> dict:
     """The flash-sale item, created through the admin API (a real product's triggers and
     events)."""
     return {
-        "title": "Flash Sale Sneaker",
+        "title": f"Flash Sale Sneaker {sku}",
         "status": "PRODUCT_STATUS_ACTIVE",
         "variants": [
             {
-                "sku": "HOT-1",
+                "sku": sku,
                 "price": {"amount_minor": 9900},
                 "inventory_quantity": quantity,
                 "inventory_policy": "INVENTORY_POLICY_DENY",

@@ -19,8 +19,13 @@ RUN python -m venv /tools && /tools/bin/pip install grpcio-tools==1.85.1 googlea
 COPY protos ./protos
 RUN SITE="$(/tools/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
  && mkdir gen && /tools/bin/python -m grpc_tools.protoc -I protos -I "$SITE" -I "$SITE/grpc_tools/_proto" \
-      --python_out=gen --grpc_python_out=gen $(find protos -name '*.proto' | sort)
+      --python_out=gen --grpc_python_out=gen \
+      --include_imports --include_source_info --descriptor_set_out=/tmp/shop.pb $(find protos -name '*.proto' | sort)
 COPY services ./services
+# The OpenAPI documents the Platform service serves at /openapi/*.json, as `make proto` makes them.
+COPY devstack/__init__.py ./devstack/__init__.py
+COPY devstack/openapi ./devstack/openapi
+RUN PYTHONPATH=/src:/src/gen /venv/bin/python -m devstack.openapi /tmp/shop.pb gen/openapi
 # Compiled now: the root filesystem is read-only at run time.
 RUN /venv/bin/python -m compileall -q services gen
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from services.common.identities import EDGE_IDENTITY
+
 
 def env(name: str, default: str) -> str:
     """The variable's value, or the default when it is unset or blank."""
@@ -61,6 +63,36 @@ def env_list(name: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a server that requires client certificates (mutual TLS)."""
+
+    cert_file: str
+    key_file: str
+    # The CA whose certificates clients must present.
+    ca_file: str
+
+    @classmethod
+    def from_env(cls) -> TlsFiles | None:
+        """None when none of TLS_CERT_FILE, TLS_KEY_FILE, TLS_CA_FILE is set; all three or
+        none."""
+        names = ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE")
+        values = [env(name, "") for name in names]
+        if not any(values):
+            return None
+        missing = [name for name, value in zip(names, values, strict=True) if not value]
+        if missing:
+            raise SystemExit(f"configuration error: {', '.join(missing)} must be set as well")
+        return cls(*values)
+
+    def read(self) -> tuple[bytes, bytes, bytes]:
+        """(certificate chain, private key, client CA), read at start-up."""
+        with open(self.cert_file, "rb") as c, open(self.key_file, "rb") as k:
+            chain, key = c.read(), k.read()
+        with open(self.ca_file, "rb") as ca:
+            return chain, key, ca.read()
+
+
+@dataclass(frozen=True)
 class Config:
     service: str
     grpc_port: int
@@ -78,6 +110,17 @@ class Config:
     metrics_port: int = 0
     # One JSON log line per gRPC call (method, status, duration, store, trace).
     log_requests: bool = True
+    # Interface the gRPC, metrics and health ports listen on: loopback locally; the pod's
+    # address in Kubernetes (BIND_ADDRESS from status.podIP).
+    bind_address: str = "127.0.0.1"
+    # Mutual TLS on the gRPC port (Envoy and operators present certificates of one CA); None:
+    # plaintext, and no caller is trusted to name a store.
+    tls: TlsFiles | None = None
+    # The client certificate identity (URI SAN) whose x-store-id is trusted: Envoy's.
+    edge_identity: str = EDGE_IDENTITY
+    # A plaintext port serving only grpc.health.v1, for probes that cannot present a
+    # certificate (kubelet's native gRPC probes); 0 turns it off.
+    health_port: int = 0
 
     @property
     def platform_host(self) -> str:
@@ -101,6 +144,10 @@ class Config:
             # Default: 9 followed by the last three digits of the default gRPC port (9051).
             metrics_port=env_int("METRICS_PORT", 9000 + DEFAULT_PORTS.get(service, 50050) % 1000),
             log_requests=env_bool("LOG_REQUESTS", True),
+            bind_address=env("BIND_ADDRESS", "127.0.0.1"),
+            tls=TlsFiles.from_env(),
+            edge_identity=env("EDGE_IDENTITY", EDGE_IDENTITY),
+            health_port=env_int("HEALTH_PORT", 0),
         )
 
 

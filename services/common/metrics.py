@@ -88,17 +88,25 @@ EVENTS_CONSUMED = Counter(
     ["consumer", "outcome"],
 )
 
+WEBHOOK_FAILURES = Counter(
+    "shop_webhook_delivery_failures",
+    "Webhook attempts that got no 2xx, by kind (refused, timeout, connect, tls, protocol,"
+    " http_status); merchants see only a generic reason, operators this and the logs.",
+    ["kind"],
+)
 
-def start_metrics_server(port: int) -> WSGIServer | None:
-    """Serves /metrics on `port` (all interfaces: the scraper is another pod) from a daemon
-    thread, off the event loop. Port 0 disables. A port already in use is logged, not fatal:
-    the service itself must keep serving without its metrics."""
+
+def start_metrics_server(port: int, address: str = "127.0.0.1") -> WSGIServer | None:
+    """Serves /metrics on `address:port` (loopback locally; the pod's address in Kubernetes,
+    where the scraper is another pod) from a daemon thread, off the event loop. Port 0 disables.
+    A port already in use is logged, not fatal: the service itself must keep serving without
+    its metrics."""
     if port <= 0:
         return None
     try:
-        server, _thread = start_http_server(port, addr="0.0.0.0")
+        server, _thread = start_http_server(port, addr=address)
     except OSError as exc:
-        log.error("metrics port %d unavailable (%s); /metrics not served", port, exc)
+        log.error("metrics port %s:%d unavailable (%s); /metrics not served", address, port, exc)
         return None
-    log.info("metrics on :%d/metrics", port)
+    log.info("metrics on %s:%d/metrics", address, port)
     return server

@@ -4,13 +4,19 @@ Only https (http when configured for local use); the host is resolved and every 
 public: loopback, private, link-local (incl. 169.254.169.254 metadata), unique-local, CGNAT,
 multicast, reserved, unspecified and IPv4-mapped/compatible IPv6 forms of those are refused.
 Numeric tricks (decimal 2130706433, 0x7f.1, [::ffff:127.0.0.1]) resolve to what they hide, so
-they are refused too. Tests may allow exact host:port targets by configuration."""
+they are refused too. Tests may allow exact host:port targets by configuration.
+
+Checking a name and then letting an HTTP client resolve it again is open to DNS rebinding (a name
+answering a public address to the check and 127.0.0.1 to the client): deliveries therefore go
+through `services.common.pinned_http`, which resolves once per connection, vets every address
+with `vetted_addresses` and connects to the address it vetted."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -18,6 +24,22 @@ from services.common.config import env_bool, env_list
 from services.common.errors import InvalidArgument
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+#: Resolves (host, port) to IP address strings; the system resolver unless a test gives another.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class Refused(Exception):
+    """A target the policy refuses; `reason` says why in words a merchant can act on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -56,7 +78,31 @@ def _field_error(reason: str) -> InvalidArgument:
     return InvalidArgument.field("url", reason)
 
 
-async def check_url(url: str, policy: SsrfPolicy) -> str:
+async def vetted_addresses(
+    host: str, port: int, policy: SsrfPolicy, resolve: Resolver = system_resolve
+) -> list[str]:
+    """Resolves `host` once and returns its addresses if every one is public (or the exact
+    host:port is allow-listed); raises Refused otherwise. The caller connects to one of these
+    addresses, never to the name again."""
+    host = host.rstrip(".").lower()
+    try:
+        found = await resolve(host, port)
+    except (socket.gaierror, UnicodeError):
+        raise Refused(f"host '{host}' does not resolve") from None
+    if not found:
+        raise Refused(f"host '{host}' does not resolve")
+    addresses = [a.split("%", 1)[0] for a in found]
+    if f"{host}:{port}" in policy.allowed_targets:
+        return addresses
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        reason = _refusal(address)
+        if reason:
+            raise Refused(f"host '{host}' resolves to {reason} ({address}); refused")
+    return addresses
+
+
+async def check_url(url: str, policy: SsrfPolicy, resolve: Resolver = system_resolve) -> str:
     """Returns the normalised URL, or raises InvalidArgument naming why it is refused."""
     try:
         parts = urlsplit(url.strip())
@@ -76,12 +122,7 @@ async def check_url(url: str, policy: SsrfPolicy) -> str:
     if f"{host}:{port}" in policy.allowed_targets:
         return parts.geturl()
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise _field_error(f"host '{host}' does not resolve") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        reason = _refusal(address)
-        if reason:
-            raise _field_error(f"host '{host}' resolves to {reason} ({address}); refused")
+        await vetted_addresses(host, port, policy, resolve)
+    except Refused as exc:
+        raise _field_error(exc.reason) from None
     return parts.geturl()

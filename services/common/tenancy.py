@@ -1,5 +1,7 @@
 """The current store of a request. Envoy sets the trusted `x-store-id` per virtual host; the
-interceptor moves it into a ContextVar that every tenant transaction reads."""
+interceptor moves it into a ContextVar that every tenant transaction reads — only when the call
+came from the edge over mutual TLS (services.common.edge_trust): anyone else who can reach the
+port could otherwise name any store."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from services.common.edge_trust import EdgeTrust
 from services.common.errors import Unauthenticated
 from services.common.interceptors import Behaviour, UnaryInterceptor, metadata_values
 
@@ -39,13 +42,21 @@ def parse_store_id(values: list[str]) -> int:
 
 class TenantInterceptor(UnaryInterceptor):
     """Sets `current_store_id` for every call except the services named in `exempt` (the public
-    platform API, health, reflection, Envoy's xDS and ext_authz), which run without a store."""
+    platform API, health, reflection, Envoy's xDS and ext_authz), which run without a store.
+    A tenant call from any peer but the edge is UNAUTHENTICATED, whatever headers it carries."""
 
-    def __init__(self, exempt_services: Iterable[str]) -> None:
+    def __init__(self, exempt_services: Iterable[str], trust: EdgeTrust) -> None:
         super().__init__(skip=[f"/{name}/" for name in exempt_services])
+        self._trust = trust
 
     def wrap(self, method: str, inner: Behaviour) -> Behaviour:
+        trust = self._trust
+
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if not trust.is_edge(context):
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED, trust.refusal(context, STORE_ID_HEADER)
+                )
             try:
                 store_id = parse_store_id(metadata_values(context, STORE_ID_HEADER))
             except Unauthenticated as exc:

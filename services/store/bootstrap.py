@@ -17,10 +17,11 @@ from envoy.service.discovery.v3 import ads_pb2_grpc
 from shop.platform.v1 import operations_pb2_grpc
 from shop.store.v1 import store_pb2_grpc, webhooks_pb2_grpc
 
-from services.common.config import Config
+from services.common.config import Config, env_int
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
+from services.store.apidocs.reference import ApiReference
 from services.store.config import DomainSettings, LifecycleSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
@@ -51,6 +52,7 @@ from services.store.stores.servicer import PlatformServicer, ShopServicer, Store
 from services.store.tokens.repository import TokenRepository
 from services.store.tokens.resolver import TokenResolver
 from services.store.webhooks.repository import WebhookRepository
+from services.store.webhooks.rules import DEFAULT_OVERLAP_SECONDS
 from services.store.webhooks.servicer import WebhookAdminServicer
 
 
@@ -134,7 +136,7 @@ def build(
         db = adapters.pool
         stores = StoreRepository(db)
         store_pb2_grpc.add_PlatformServicer_to_server(
-            PlatformServicer(stores, config.platform_domain), server
+            PlatformServicer(stores, config.platform_domain, ApiReference()), server
         )
         store_pb2_grpc.add_ShopServicer_to_server(
             ShopServicer(stores, config.platform_domain), server
@@ -170,7 +172,16 @@ def build(
             OperationsServicer(operations, operators), server
         )
         webhooks_pb2_grpc.add_WebhookAdminServicer_to_server(
-            WebhookAdminServicer(WebhookRepository(db, SsrfPolicy.from_env())), server
+            WebhookAdminServicer(
+                WebhookRepository(
+                    db,
+                    SsrfPolicy.from_env(),
+                    default_overlap=env_int(
+                        "WEBHOOK_SECRET_OVERLAP_SECONDS", DEFAULT_OVERLAP_SECONDS
+                    ),
+                )
+            ),
+            server,
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
             AggregatedDiscoveryServicer(snapshot), server
@@ -188,6 +199,9 @@ def build(
         config=config,
         register=register,
         tenant_exempt=("shop.store.v1.Platform", OPERATOR_API, *ENVOY_FACING),
+        # Only Envoy: xDS carries every store's domains and ids, ext_authz answers whether a
+        # token is good; neither is anyone else's business.
+        edge_only=ENVOY_FACING,
         # Reflection through Envoy lands here: describe the whole public API.
         reflected=TRANSCODED_SERVICES,
         on_startup=[startup],

@@ -131,6 +131,21 @@ def test_catalog_scale(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(TIMEOUT + 30)
+def test_catalog_one_store(tmp_path: Path) -> None:
+    document = run_smoke("bench.catalog_scale.one_store", tmp_path)
+    phases = document["phases"]
+    assert [p["products"] for p in phases] == document["settings"]["products"]
+    for phase in phases:
+        assert phase["create_automated_collection_s"] >= 0
+        assert phase["sql_search"].keys() == {"specific", "broad"}
+        for name, load in phase["load"].items():
+            assert name.rsplit("@", 1)[0] in document["requests"]
+            load_keys(load)
+    for ratios in document["comparison"].values():
+        assert ratios.keys() == {"p50_ratio", "p99_ratio"}
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
 def test_checkout(tmp_path: Path) -> None:
     results = run_smoke("bench.checkout", tmp_path)["results"]
     assert len(results["spread"]) == 3
@@ -154,3 +169,19 @@ def test_checkout(tmp_path: Path) -> None:
     for mode, run in results["pgbench"].items():
         assert run["transactions"] > 0 and run["tps"] > 0, (mode, run)
     assert results["ratio"].keys() == results["pgbench"].keys()
+    ref = results["reference"]
+    assert ref["mode"] == "minimal" and ref["tps"] == results["pgbench"]["minimal"]["tps"]
+    assert ref["ratio"] == results["ratio"]["minimal"] and ref["target"] == 0.15
+    # Stock for every buyer of the opposite-order carts: no one refused, stock exact.
+    opp = results["opposite_carts"]
+    assert opp["status_409"] == 0 and opp["exact_stock"], opp
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+def test_edge_trust(tmp_path: Path) -> None:
+    document = run_smoke("bench.edge_trust", tmp_path)
+    results = document["results"]
+    assert results.keys() == {"plaintext_trust_all", "mtls_edge_identity"}
+    for row in results.values():
+        assert row["calls"] > 0 and row["server_cpu_us_per_call"] > 0, row
+    assert document["comparison"].keys() == {"calls_per_s_ratio", "cpu_per_call_ratio"}

@@ -3,12 +3,13 @@ Host / :authority exactly as shoppers and merchants do."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
 import grpc
 import httpx
+
+from tests.support.polling import seconds_until
 
 PLATFORM_HOST = "api.myshop.localhost"
 
@@ -51,14 +52,11 @@ def signup(http: httpx.Client, prefix: str = "shop", currency: str = "USD") -> S
 
 def wait_routable(http: httpx.Client, host: str, timeout: float = 5.0) -> float:
     """Seconds until the edge routes `host` (the control plane pushes new stores to Envoy)."""
-    started = time.monotonic()
-    while True:
-        r = http.get("/v1/products", headers={"host": host})
-        if r.status_code != 404:
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{host} not routable after {timeout}s")
-        time.sleep(0.01)
+    return seconds_until(
+        lambda: http.get("/v1/products", headers={"host": host}).status_code != 404,
+        within=timeout,
+        what=f"{host} to be routable",
+    )
 
 
 def admin(store: StoreHandle) -> dict[str, str]:
@@ -66,21 +64,40 @@ def admin(store: StoreHandle) -> dict[str, str]:
 
 
 def product_body(
-    title: str, *, skus: list[str], price: int = 1999, status: str = "ACTIVE", handle: str = ""
+    title: str,
+    *,
+    skus: list[str] | None = None,
+    price: int = 1999,
+    prices: list[int] | None = None,
+    quantity: int = 5,
+    policy: str = "",
+    status: str = "ACTIVE",
+    handle: str = "",
+    description: str = "",
+    tags: list[str] | None = None,
 ) -> dict:
+    """The one product every test creates: a variant per SKU (or per price in `prices`, with
+    SKUs made up), sized S0, S1, ..."""
+    if skus is None:
+        skus = [f"T-{uuid.uuid4().hex[:10]}" for _ in prices or [price]]
+    amounts = prices or [price] * len(skus)
+    variant_extra = {"inventory_policy": policy} if policy else {}
     return {
         "title": title,
         "handle": handle,
+        "description": description,
         "status": f"PRODUCT_STATUS_{status}",
+        "tags": tags or [],
         "options": ["Size"],
         "variants": [
             {
                 "sku": sku,
-                "price": {"amount_minor": price},
-                "inventory_quantity": 5,
+                "price": {"amount_minor": amount},
+                "inventory_quantity": quantity,
                 "option_values": [f"S{i}"],
+                **variant_extra,
             }
-            for i, sku in enumerate(skus)
+            for i, (sku, amount) in enumerate(zip(skus, amounts, strict=True))
         ],
     }
 

@@ -3,7 +3,6 @@ control API."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import asyncpg
@@ -12,6 +11,7 @@ import httpx
 from devstack.dsn import with_database
 from devstack.payments import onboard
 from tests.e2e.api_client import StoreHandle, admin, signup, wait_routable
+from tests.support.polling import eventually
 
 ADDRESS = {
     "name": "Ada Buyer",
@@ -136,10 +136,4 @@ class Emulator:
 
 
 def wait(predicate, within: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    return eventually(predicate, within=within, what=what, every=0.05)

@@ -8,28 +8,11 @@ import uuid
 
 import pytest
 
-from tests.e2e.api_client import admin, signup
+from tests.e2e.api_client import admin, create_product, signup
 
 
 def _product(http, store, title: str, price: int, tags: list[str], status: str = "ACTIVE"):
-    r = http.post(
-        "/v1/admin/products",
-        headers=admin(store),
-        json={
-            "title": title,
-            "status": f"PRODUCT_STATUS_{status}",
-            "tags": tags,
-            "variants": [
-                {
-                    "sku": f"C-{uuid.uuid4().hex[:8]}",
-                    "price": {"amount_minor": price},
-                    "inventory_quantity": 3,
-                }
-            ],
-        },
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
+    return create_product(http, store, title, price=price, tags=tags, status=status, quantity=3)
 
 
 def _collection(http, store, body: dict) -> dict:

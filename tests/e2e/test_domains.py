@@ -14,6 +14,7 @@ from shop.store.v1 import store_pb2, store_pb2_grpc
 
 from tests.conftest import DOMAIN_TEST_ENV
 from tests.e2e.api_client import admin, create_product, grpc_channel, signup, wait_routable
+from tests.support.polling import seconds_until
 
 GRACE = float(DOMAIN_TEST_ENV["DOMAIN_RECHECK_GRACE_SECONDS"])
 
@@ -64,12 +65,11 @@ def verified(http, store, dns_server, domain: str) -> dict:
 
 def wait_status(http, host: str, status: int, timeout: float) -> float:
     """Seconds until the edge answers `status` for `host`'s storefront."""
-    started = time.monotonic()
-    while http.get("/v1/products", headers={"host": host}).status_code != status:
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{host} did not answer {status} within {timeout}s")
-        time.sleep(0.01)
-    return time.monotonic() - started
+    return seconds_until(
+        lambda: http.get("/v1/products", headers={"host": host}).status_code == status,
+        within=timeout,
+        what=f"{host} to answer {status}",
+    )
 
 
 def titles(http, host: str) -> set[str]:

@@ -20,6 +20,7 @@ from tests.e2e.api_client import admin, create_product, grpc_channel, product_bo
 from tests.e2e.checkout_support import cart_with, checkout_body, merchant, stock, stock_variant
 from tests.e2e.lifecycle_support import mint_operator, ops_post
 from tests.integration.events_support import emit, low_stock
+from tests.support.polling import seconds_until
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +30,11 @@ def operator(stack):
 
 def wait_status(http, host: str, path: str, status: int, within: float = 2.0) -> float:
     """Seconds until `path` on `host` answers `status` (a route push reaching the edge)."""
-    started = time.monotonic()
-    while True:
-        if http.get(path, headers={"host": host}).status_code == status:
-            return time.monotonic() - started
-        assert time.monotonic() - started < within, f"{host}{path} never answered {status}"
-        time.sleep(0.02)
+    return seconds_until(
+        lambda: http.get(path, headers={"host": host}).status_code == status,
+        within=within,
+        what=f"{host}{path} to answer {status}",
+    )
 
 
 def deliveries(http, store, webhook_id: str) -> list[dict]:

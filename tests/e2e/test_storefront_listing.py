@@ -9,7 +9,7 @@ import grpc
 import pytest
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
-from tests.e2e.api_client import StoreHandle, admin, grpc_channel, signup
+from tests.e2e.api_client import StoreHandle, create_product, grpc_channel, signup
 
 SORTS = (
     "PRODUCT_SORT_NEWEST",
@@ -31,25 +31,16 @@ def add_product(
     status: str = "ACTIVE",
     description: str = "",
 ) -> dict:
-    body = {
-        "title": title,
-        "description": description,
-        "status": f"PRODUCT_STATUS_{status}",
-        "options": ["Size"],
-        "variants": [
-            {
-                "sku": f"SF-{next(_skus)}",
-                "price": {"amount_minor": price},
-                "inventory_quantity": quantity,
-                "inventory_policy": policy,
-                "option_values": [f"S{i}"],
-            }
-            for i, price in enumerate(prices)
-        ],
-    }
-    r = http.post("/v1/admin/products", headers=admin(store), json=body)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return create_product(
+        http,
+        store,
+        title,
+        prices=prices,
+        quantity=quantity,
+        policy=policy,
+        status=status,
+        description=description,
+    )
 
 
 def list_page(http, store: StoreHandle, **params) -> dict:

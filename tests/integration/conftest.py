@@ -12,19 +12,19 @@ from tests.e2e.api_client import unique_subdomain
 
 
 @pytest.fixture(scope="session")
-def owner_dsn(stack) -> str:
-    return with_user(stack.pg_admin_dsn, OWNER_ROLE, stack.database)
+def owner_dsn(database) -> str:
+    return with_user(database.pg_admin_dsn, OWNER_ROLE, database.database)
 
 
 @pytest.fixture(scope="session")
-def db_admin_dsn(stack) -> str:
+def db_admin_dsn(database) -> str:
     """Superuser on the test database (introspection, locks)."""
-    return with_database(stack.pg_admin_dsn, stack.database)
+    return with_database(database.pg_admin_dsn, database.database)
 
 
 @pytest.fixture
-async def app_pool(stack):
-    pool = await create_pool(stack.app_dsn, 4)
+async def app_pool(database):
+    pool = await create_pool(database.app_dsn, 4)
     yield pool
     await pool.close()
 

@@ -3,7 +3,6 @@ transaction), and wait for their effects."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 import uuid
@@ -16,6 +15,7 @@ from services.common import outbox
 from services.common.db import tenant_transaction
 from services.common.ssrf import SsrfPolicy
 from services.store.webhooks.repository import WebhookRepository
+from tests.support.polling import eventually_async
 
 
 async def emit(pool: asyncpg.Pool, store_id: int, *events: outbox.Event) -> None:
@@ -56,10 +56,7 @@ async def wait_for(
     check: Callable[[], Awaitable[bool]], within: float = 30, what: str = "condition"
 ) -> float:
     started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > within:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.05)
+    await eventually_async(check, within=within, what=what)
     return time.monotonic() - started
 
 

@@ -16,8 +16,8 @@ from tests.integration.conftest import make_store
 QUERY = "SELECT store_id, domain FROM platform.domains_to_recheck($1, 100)"
 
 
-async def test_app_role_cannot_read_across_stores(stack):
-    conn = await asyncpg.connect(stack.app_dsn)
+async def test_app_role_cannot_read_across_stores(database):
+    conn = await asyncpg.connect(database.app_dsn)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.fetch(QUERY, datetime.now(UTC))

@@ -14,12 +14,14 @@ from shop.platform.v1 import operations_pb2, operations_pb2_grpc
 from services.common.plans import PLANS
 from tests.e2e.lifecycle_support import mint_operator
 from tests.integration.conftest import make_store
+from tests.support import direct
 
 
 async def test_direct_calls_need_an_operator_credential_with_the_scope(stack, app_pool):
     store_id = await make_store(app_pool)
     reader = mint_operator(stack, "direct-reader", ("read_stores",))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.ports.store}") as channel:
+    # An operator's own certificate: the credential, not the connection, grants access here.
+    async with direct.aio_channel(stack, "store") as channel:
         stub = operations_pb2_grpc.OperationsStub(channel)
         get = operations_pb2.GetStoreRequest(store_id=str(store_id))
         with pytest.raises(grpc.aio.AioRpcError) as anonymous:

@@ -74,8 +74,8 @@ async def test_every_tenant_table_forces_rls_with_a_policy(db_admin_dsn):
         await conn.close()
 
 
-async def test_query_without_tenant_fails_closed(stack):
-    conn = await asyncpg.connect(stack.app_dsn)
+async def test_query_without_tenant_fails_closed(database):
+    conn = await asyncpg.connect(database.app_dsn)
     try:
         with pytest.raises(asyncpg.PostgresError):
             await conn.fetch("SELECT * FROM products")
@@ -88,9 +88,9 @@ async def test_query_without_tenant_fails_closed(stack):
         await conn.close()
 
 
-async def test_service_roles_cannot_reach_around_their_grants(stack):
-    app = await asyncpg.connect(stack.app_dsn)
-    control = await asyncpg.connect(stack.control_dsn)
+async def test_service_roles_cannot_reach_around_their_grants(database):
+    app = await asyncpg.connect(database.app_dsn)
+    control = await asyncpg.connect(database.control_dsn)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await app.fetch("SELECT * FROM platform.store_routes(NULL)")
@@ -120,7 +120,7 @@ def _draft(title: str, handle: str) -> ProductDraft:
     )
 
 
-async def test_pool_of_one_never_leaks_across_interleaved_cancelled_requests(stack, app_pool):
+async def test_pool_of_one_never_leaks_across_interleaved_cancelled_requests(database, app_pool):
     a, b = await make_store(app_pool), await make_store(app_pool)
     catalog_setup = CatalogRepository(app_pool)
     for store, title in ((a, "A-only"), (b, "B-only")):
@@ -130,7 +130,7 @@ async def test_pool_of_one_never_leaks_across_interleaved_cancelled_requests(sta
         finally:
             current_store_id.reset(token)
 
-    pool = await create_pool(stack.app_dsn, 1)
+    pool = await create_pool(database.app_dsn, 1)
     catalog = CatalogRepository(pool)
     expected = {a: "A-only", b: "B-only"}
     rng = random.Random(1234)
@@ -183,8 +183,8 @@ async def test_same_handle_and_sku_allowed_in_two_stores_but_not_visible_across(
         current_store_id.reset(token)
 
 
-async def test_tenant_setting_rides_with_begin_and_dies_with_the_transaction(stack):
-    pool = await create_pool(stack.app_dsn, 1)
+async def test_tenant_setting_rides_with_begin_and_dies_with_the_transaction(database):
+    pool = await create_pool(database.app_dsn, 1)
     try:
         async with tenant_transaction(pool, store_id=42, isolation="serializable") as conn:
             assert await conn.fetchval("SELECT current_setting('app.current_store_id')") == "42"

@@ -20,15 +20,15 @@ from tests.integration.conftest import make_store
 
 
 @pytest.fixture
-async def eraser_pool(stack):
-    pool = await create_pool(with_user(stack.pg_admin_dsn, ERASER_ROLE, stack.database), 2)
+async def eraser_pool(database):
+    pool = await create_pool(with_user(database.pg_admin_dsn, ERASER_ROLE, database.database), 2)
     yield pool
     await pool.close()
 
 
 @pytest.fixture
-async def cache(stack):
-    client = redis.from_url(stack.redis_url)
+async def cache(database):
+    client = redis.from_url(database.redis_url)
     yield client
     await client.aclose()
 
@@ -89,7 +89,7 @@ async def test_erase_order_follows_the_foreign_keys(eraser_pool, cache, db_admin
     assert set(ordered[-len(PLATFORM_TABLES) :]) == PLATFORM_TABLES
 
 
-async def _fill(stack, app_pool, cache, store_id: int) -> None:
+async def _fill(database, app_pool, cache, store_id: int) -> None:
     """Rows in many of the store's tables, written as the services write them."""
     async with tenant_transaction(app_pool, store_id=store_id) as conn:
         for i in range(5):
@@ -229,12 +229,12 @@ class _Conn:
 
 
 async def test_a_crashed_erase_is_finished_by_the_next_pass_and_spares_other_stores(
-    stack, app_pool, eraser_pool, cache, db_admin_dsn
+    database, app_pool, eraser_pool, cache, db_admin_dsn
 ):
     doomed, neighbour = await make_store(app_pool), await make_store(app_pool)
     for store in (doomed, neighbour):
-        await _fill(stack, app_pool, cache, store)
-    neighbour_rows = await rows_of_store(stack, neighbour)
+        await _fill(database, app_pool, cache, store)
+    neighbour_rows = await rows_of_store(database, neighbour)
     neighbour_carts = [k async for k in cache.scan_iter(match=f"cart:{neighbour}:*")]
     assert neighbour_carts
     await _close_for_erasure(db_admin_dsn, doomed)
@@ -250,20 +250,20 @@ async def test_a_crashed_erase_is_finished_by_the_next_pass_and_spares_other_sto
     )
     with pytest.raises(_Crash):
         await crashing.erase(doomed)
-    halfway = await rows_of_store(stack, doomed)
+    halfway = await rows_of_store(database, doomed)
     # The variants went before the crash (children first); products and the store did not.
     assert (halfway["variants"], halfway["products"], halfway["stores"]) == (0, 5, 1)
 
     counting = CountingPool(eraser_pool)
     eraser = StoreEraser(counting, cache, "myshop.localhost", interval=60, batch=2, redact_wait=0)
     assert await eraser.erase(doomed)
-    assert not any((await rows_of_store(stack, doomed)).values())
+    assert not any((await rows_of_store(database, doomed)).values())
     assert [k async for k in cache.scan_iter(match=f"cart:{doomed}:*")] == []
     # Bounded batches: never more than the batch size per statement, several for 5 products.
     assert all(rows <= 2 for _, rows in counting.batches)
     assert [rows for table, rows in counting.batches if table == "products"] == [2, 2, 1]
     # The neighbour kept every row and key.
-    assert await rows_of_store(stack, neighbour) == neighbour_rows
+    assert await rows_of_store(database, neighbour) == neighbour_rows
     assert [k async for k in cache.scan_iter(match=f"cart:{neighbour}:*")] == neighbour_carts
     # Erasing what is gone is a no-op.
     assert await eraser.erase(doomed)

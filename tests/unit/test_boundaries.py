@@ -28,6 +28,7 @@ COMMON_RULES = {
     "webhook_topics",
     "plans",
     "store_keys",
+    "identities",
 }
 IO_AND_WIRE = ("grpc", "asyncpg", "redis", "aio_pika", "httpx", "stripe", "aiosmtplib", "dns")
 GENERATED = ("shop", "envoy", "google.protobuf", "google.rpc", "google.api", "xds")
@@ -35,6 +36,7 @@ GENERATED = ("shop", "envoy", "google.protobuf", "google.rpc", "google.api", "xd
 ENTRYPOINT_NAMES = {"servicer.py", "messages.py", "bootstrap.py", "__main__.py"}
 ENTRYPOINT_DIRS = {SERVICES / "store" / "edge"}
 COMMON_WIRE = {
+    "edge_trust",
     "interceptors",
     "messages",
     "server",

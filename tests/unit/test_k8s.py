@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devstack.envoy_config import DESCRIPTOR, K8S_BOOTSTRAP, render_k8s
+from devstack.pki import write_mesh
 from devstack.stack import ROOT
 
 K8S = ROOT / "k8s"
@@ -69,7 +71,10 @@ def test_envoy_bootstrap_configmap_is_current():
 
 def test_envoy_accepts_the_kubernetes_bootstrap(tmp_path: Path):
     config = tmp_path / "bootstrap.yaml"
-    config.write_text(render_k8s().replace("/etc/envoy/shop.pb", str(DESCRIPTOR)))
+    # The shop-mesh-tls Secret's files, as `python -m devstack.pki` makes them.
+    mesh = write_mesh(tmp_path / "tls", namespace="shop", keep_ca_key=False)
+    text = render_k8s().replace("/etc/envoy/shop.pb", str(DESCRIPTOR))
+    config.write_text(text.replace("/etc/shop/tls", str(mesh.directory)))
     envoy = Path(sys.executable).parent / "envoy"
     result = subprocess.run(
         [str(envoy), "--mode", "validate", "-c", str(config), "--log-level", "error"],
@@ -78,3 +83,54 @@ def test_envoy_accepts_the_kubernetes_bootstrap(tmp_path: Path):
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _documents(name: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all((K8S / name).read_text()) if d]
+
+
+@pytest.mark.parametrize(
+    ("service", "port"), [("store", 50051), ("catalog", 50052), ("checkout", 50053)]
+)
+def test_each_service_port_admits_only_envoy(service: str, port: int):
+    """No service calls another and the workers call none: the only peer of a service's gRPC
+    port is Envoy (issue 19)."""
+    policies = [d for d in _documents("network-policy.yaml") if d["kind"] == "NetworkPolicy"]
+    admitted = []
+    for policy in policies:
+        selector = policy["spec"]["podSelector"]
+        labels = selector.get("matchLabels", {})
+        expressions = selector.get("matchExpressions", [])
+        selects = (
+            (not labels and not expressions)
+            or labels.get("app.kubernetes.io/name") == service
+            or any(
+                e["key"] == "shop/tier" and "service" in e.get("values", []) for e in expressions
+            )
+        )
+        if not selects:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if not ports or port in ports:
+                admitted += rule.get("from", [{"anyone": True}])
+    assert admitted == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy"}}}]
+
+
+@pytest.mark.parametrize("service", ["store", "catalog", "checkout", "relay", "consumers"])
+def test_services_bind_the_pod_address_present_mesh_certificates_and_probe_plaintext_health(
+    service: str,
+):
+    deployment = next(d for d in _documents(f"{service}.yaml") if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["BIND_ADDRESS"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    assert env["TLS_CERT_FILE"]["value"] == f"/etc/shop/tls/{service}.pem"
+    assert env["TLS_KEY_FILE"]["value"] == f"/etc/shop/tls/{service}-key.pem"
+    health = next(p["containerPort"] for p in container["ports"] if p["name"] == "health")
+    assert container["readinessProbe"]["grpc"] == {"port": health}
+    assert container["livenessProbe"]["grpc"] == {"port": health}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    keys = {i["key"] for i in volumes["mesh-tls"]["secret"]["items"]}
+    # Its own key only: never Envoy's, whose identity is the one trusted with x-store-id.
+    assert keys == {"ca.pem", f"{service}.pem", f"{service}-key.pem"}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, json_format
 from shop.store.v1 import store_pb2, store_pb2_grpc
 
 from services.common import cursor
-from services.common.errors import Unauthenticated
+from services.common.errors import NotFound, Unauthenticated
+from services.common.interceptors import metadata_values
 from services.common.messages import to_timestamp
-from services.common.tenancy import require_store_id
+from services.common.tenancy import STORE_ID_HEADER, require_store_id
+from services.store.apidocs.reference import ApiReference, Resource
 from services.store.domains.custom_domains import CustomDomains
 from services.store.edge.authz import bearer_token
 from services.store.lifecycle.ownership import Ownership
@@ -27,10 +30,17 @@ from services.store.tokens.resolver import TokenResolver
 from services.store.tokens.rules import FIRST_TOKEN_SCOPES, validate_new_token
 
 
+def _http_body(resource: Resource) -> httpbody_pb2.HttpBody:
+    return httpbody_pb2.HttpBody(content_type=resource.content_type, data=resource.data)
+
+
 class PlatformServicer(store_pb2_grpc.PlatformServicer):
-    def __init__(self, stores: StoreRepository, platform_domain: str) -> None:
+    def __init__(
+        self, stores: StoreRepository, platform_domain: str, reference: ApiReference
+    ) -> None:
         self._stores = stores
         self._domain = platform_domain
+        self._reference = reference
 
     async def CreateStore(self, request, context):
         new = validate_new_store(
@@ -43,6 +53,24 @@ class PlatformServicer(store_pb2_grpc.PlatformServicer):
                 id=token.id, token=token.token, scopes=list(token.scopes), name="owner"
             ),
         )
+
+    def _on_platform_host(self, context) -> None:
+        # Store hosts (a merchant's own domain among them) carry the trusted store id that only
+        # their virtual host adds; the reference belongs to the platform host alone.
+        if metadata_values(context, STORE_ID_HEADER):
+            raise NotFound(f"the API reference is at api.{self._domain}/docs")
+
+    async def GetOpenApiDocument(self, request, context):
+        self._on_platform_host(context)
+        return _http_body(self._reference.document(request.document))
+
+    async def GetDocsPage(self, request, context):
+        self._on_platform_host(context)
+        return _http_body(self._reference.page())
+
+    async def GetDocsAsset(self, request, context):
+        self._on_platform_host(context)
+        return _http_body(self._reference.asset(request.asset))
 
 
 class ShopServicer(store_pb2_grpc.ShopServicer):

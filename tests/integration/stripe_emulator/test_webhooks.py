@@ -11,23 +11,13 @@ import stripe
 
 from devstack.stripe_emulator.process import start_emulator
 from tests.support.stripe_emulator import (
-    Control,
     Delivery,
-    WebhookSink,
     connected_account,
-    sdk_client,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 SECRET = "whsec_emulator_test_secret"
 CONNECT_SECRET = "whsec_emulator_connect_secret"
-
-
-@pytest.fixture(scope="module")
-def sink():
-    receiver = WebhookSink()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +31,6 @@ def emulator(sink):
         connect_webhook_secret=CONNECT_SECRET,
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(emulator) -> stripe.StripeClient:
-    return sdk_client(emulator.url)
-
-
-@pytest.fixture(scope="module")
-def control(emulator):
-    ctl = Control(emulator.url)
-    yield ctl
-    ctl.close()
 
 
 def event_about(object_id: str, event_type: str, path: str = "/cli"):

@@ -2,9 +2,8 @@
 Envoy (REST, wrk) at 4 and 32 connections, p50/p99, plus the search SQL of before and after
 migration 0014 on the same data (asyncpg, 4 concurrent tenant transactions).
 
-Part of bench.catalog_scale (`python -m bench.catalog_scale --one-store`, or on its own:
-`python -m bench.catalog_one_store`). Self-contained on purpose (it only needs Stack, wrk and
-the edge_scale store seeder), so it moves as one module into the catalog_scale package.
+Part of bench.catalog_scale: `python -m bench.catalog_scale.one_store` (in `make bench`;
+`--smoke` for a tiny run, as tests/bench does).
 
 The catalog is realistic in one way that matters for search: its vocabulary grows with it.
 Titles are "<color> <material> <noun> <model>", the model a made-up word shared by about eight
@@ -17,32 +16,22 @@ sorts the store's products into the automated one (its time is reported)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import logging
-import os
 import random
 import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench.edge_scale import seed_stores
-from bench.seeding import UNLIMITED_PLAN
-from bench.tools import LoadResult, ensure_tools, wrk
-from devstack.dsn import with_database
-from devstack.infra import ensure_postgres, ensure_redis
-from devstack.migrate import drop_database, migrate
-from devstack.stack import STATE_DIR, Stack
-
-RESULTS = Path(__file__).resolve().parent / "results"
-log = logging.getLogger("bench.catalog_one_store")
+from bench import cli, report
+from bench.load import LoadResult, ensure_tools, wrk
+from bench.seeding import insert_stores
+from bench.stacks import SHOPFRONT, admin_db, bench_stack, setup, start_services
 
 COLORS = ("Blue", "Red", "Green", "Black", "White", "Grey", "Navy", "Olive")
 MATERIALS = ("Cotton", "Wool", "Linen", "Leather", "Denim", "Silk", "Canvas", "Ceramic")
@@ -146,13 +135,12 @@ def catalog(store_id: int, count: int) -> tuple[list[tuple], list[tuple]]:
     return products, variants
 
 
-async def seed(admin_db: str, count: int) -> dict:
-    await seed_stores(admin_db, 1)
-    conn = await asyncpg.connect(admin_db)
+async def seed(database: str, count: int) -> dict:
+    """`count` products in the one store insert_stores made (COPY, no per-row triggers)."""
+    conn = await asyncpg.connect(database)
     try:
         await conn.execute("SET session_replication_role = replica")
         store_id = await conn.fetchval("SELECT id FROM stores")
-        await conn.execute("UPDATE stores SET plan = $1", UNLIMITED_PLAN)
         started = time.monotonic()
         products, variants = catalog(store_id, count)
         for i in range(0, len(products), 20_000):
@@ -171,14 +159,14 @@ async def seed(admin_db: str, count: int) -> dict:
         await conn.close()
 
 
-def admin_token(admin_db: str) -> str:
+def admin_token(database: str) -> str:
     """A token for the seeded store, inserted as the superuser (the seeder makes none)."""
 
     async def make() -> str:
         from services.store.tokens.rules import FIRST_TOKEN_SCOPES, hash_token, new_access_token
 
         token = new_access_token()
-        conn = await asyncpg.connect(admin_db)
+        conn = await asyncpg.connect(database)
         try:
             await conn.execute(
                 """INSERT INTO api_tokens (store_id, name, token_hash, scopes)
@@ -302,129 +290,109 @@ async def sql_latency(app_dsn: str, store_id: int, sql: str, queries: tuple[str,
     }
 
 
-def run_phase(admin_dsn: str, redis_url: str, count: int, args) -> dict:
-    database = f"shop_onestore_{count}_{uuid.uuid4().hex[:6]}"
-    stack = Stack(
-        pg_admin_dsn=admin_dsn,
-        redis_url=redis_url,
-        database=database,
-        envoy_concurrency=1,
-        log_level="WARNING",
-        run_dir=STATE_DIR / f"bench-onestore-{count}",
-    )
+OPTIONS = [
+    cli.Option("--products", int, [1000, 100_000], [200, 2000], many=True),
+    cli.Option("--connections", int, [4, 32], [4], many=True),
+    cli.Option("--seconds", int, 8, 1),
+    cli.Option("--warmup", int, 2, 1),
+    cli.Option("--rounds", int, 1),
+]
+
+
+def measure(edge_url: str, host: str, script: Path, connections: int, args) -> dict:
+    wrk(f"{edge_url}/", host, connections=connections, seconds=args.warmup, script=script)
+    runs: list[LoadResult] = [
+        wrk(f"{edge_url}/", host, connections=connections, seconds=args.seconds, script=script)
+        for _ in range(args.rounds)
+    ]
+    return {
+        "rps": round(statistics.median(r.rps for r in runs), 1),
+        "p50_ms": round(statistics.median(r.p50_ms for r in runs), 2),
+        "p99_ms": round(statistics.median(r.p99_ms for r in runs), 2),
+        "errors": sum(r.errors for r in runs),
+    }
+
+
+def run_phase(count: int, args) -> dict:
     result: dict = {"products": count}
-    try:
-        migrate(admin_dsn, database)
-        admin_db = with_database(admin_dsn, database)
-        info = asyncio.run(seed(admin_db, count))
+    with bench_stack(f"onestore{count}", SHOPFRONT, start=False, smoke=args.smoke) as stack:
+        database = admin_db(stack)
+        insert_stores(database, 1, unlimited=True)
+        info = asyncio.run(seed(database, count))
         result["seed_s"] = round(info["seed_s"], 1)
-        token = admin_token(admin_db)
-        stack.start()
+        token = admin_token(database)
+        start_services(stack, SHOPFRONT)
         host = f"{info['subdomain']}.{stack.platform_domain}"
         with httpx.Client(base_url=stack.edge_url, timeout=30) as http:
             deadline = time.monotonic() + 30
             while http.get("/v1/products", headers={"host": host}).status_code == 404:
-                assert time.monotonic() < deadline, "store not routable"
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{host} never became routable")
                 time.sleep(0.1)
         result.update(make_collections(stack.edge_url, host, token))
-        result["sql_search"] = {}
-        for kind, queries in QUERIES.items():
-            if kind == "fuzzy":
-                continue
-            result["sql_search"][kind] = {
+        result["sql_search"] = {
+            kind: {
                 name: asyncio.run(sql_latency(stack.app_dsn, info["store_id"], sql, queries))
                 for name, sql in (("before", BEFORE_SQL), ("after", AFTER_SQL))
             }
+            for kind, queries in QUERIES.items()
+            if kind != "fuzzy"
+        }
         result["load"] = {}
-        with tempfile.TemporaryDirectory() as tmp:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            httpx.Client(base_url=stack.edge_url, timeout=30) as http,
+        ):
             for name, paths in ENDPOINTS.items():
-                with httpx.Client(base_url=stack.edge_url, timeout=30) as http:
-                    for path in paths:
-                        r = http.get(path, headers={"host": host})
-                        assert r.status_code == 200, (path, r.text)
+                for path in paths:
+                    r = http.get(path, headers={"host": host})
+                    if r.status_code != 200:
+                        raise SystemExit(f"{path}: {r.status_code} {r.text[:200]}")
                 script = lua(Path(tmp), name, paths)
                 for connections in args.connections:
-                    wrk(
-                        f"{stack.edge_url}/",
-                        host,
-                        connections=connections,
-                        seconds=args.warmup,
-                        script=script,
-                    )
-                    runs: list[LoadResult] = [
-                        wrk(
-                            f"{stack.edge_url}/",
-                            host,
-                            connections=connections,
-                            seconds=args.seconds,
-                            script=script,
-                        )
-                        for _ in range(args.rounds)
-                    ]
-                    result["load"][f"{name}@{connections}"] = {
-                        "rps": round(statistics.median(r.rps for r in runs), 1),
-                        "p50_ms": round(statistics.median(r.p50_ms for r in runs), 2),
-                        "p99_ms": round(statistics.median(r.p99_ms for r in runs), 2),
-                        "errors": sum(r.errors for r in runs),
-                    }
-                    print(
-                        f"  {count} products, {name}@{connections}: "
-                        f"{result['load'][f'{name}@{connections}']}",
-                        flush=True,
-                    )
-    finally:
-        stack.stop()
-        drop_database(admin_dsn, database)
+                    row = measure(stack.edge_url, host, script, connections, args)
+                    result["load"][f"{name}@{connections}"] = row
+                    print(f"  {count} products, {name}@{connections}: {row}", flush=True)
     return result
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--products", type=int, nargs="+", default=[1000, 100_000])
-    parser.add_argument("--connections", type=int, nargs="+", default=[4, 32])
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    ensure_tools()
-    admin_dsn = ensure_postgres(STATE_DIR)
-    redis_url = ensure_redis(STATE_DIR / "redis")
-    phases = [run_phase(admin_dsn, redis_url, n, args) for n in args.products]
+def main(argv: list[str] | None = None) -> None:
+    args = cli.parse(__doc__, OPTIONS, argv)
+    setup()
+    ensure_tools("wrk")
+    phases = [run_phase(n, args) for n in args.products]
     comparison = {}
     if len(phases) > 1:
         small, large = phases[0]["load"], phases[-1]["load"]
-        comparison = {
-            name: {
-                "p50_ratio": round(large[name]["p50_ms"] / small[name]["p50_ms"], 2),
-                "p99_ratio": round(large[name]["p99_ms"] / small[name]["p99_ms"], 2),
-            }
-            for name in small
-        }
-    print(f"\n{'products':>9}  endpoint@conns        req/s   p50 ms   p99 ms")
-    for p in phases:
-        for name, r in p["load"].items():
-            print(
-                f"{p['products']:>9}  {name:20}{r['rps']:>8.0f}{r['p50_ms']:>9.2f}"
-                f"{r['p99_ms']:>9.2f}"
-            )
+        keys = {"p50_ratio": "p50_ms", "p99_ratio": "p99_ms"}
+        comparison = {name: report.ratios(large[name], small[name], keys) for name in small}
+    rows = [
+        {"products": p["products"], "endpoint": k, **r}
+        for p in phases
+        for k, r in p["load"].items()
+    ]
+    report.print_table(
+        f"One store's storefront through Envoy (REST, wrk), {args.seconds}s per endpoint",
+        [
+            report.Column("products", report.key("products"), ">9"),
+            report.Column("  endpoint@conns", lambda r: f"  {r['endpoint']:22}", "<24"),
+            report.Column("req/s", report.key("rps"), ">8.0f"),
+            report.Column("p50 ms", report.key("p50_ms"), ">9.2f"),
+            report.Column("p99 ms", report.key("p99_ms"), ">9.2f"),
+        ],
+        rows,
+    )
     print(f"\nlarge/small: {json.dumps(comparison)}")
     for p in phases:
         print(f"{p['products']} products, search SQL before/after: {json.dumps(p['sql_search'])}")
-    report = {
-        "benchmark": "catalog_one_store",
-        "at": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
-        "settings": vars(args),
-        "requests": ENDPOINTS,
-        "phases": phases,
-        "comparison": comparison,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"catalog-one-store-{report['at']}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"written {out}")
-    return report
+    report.write(
+        "catalog-one-store",
+        "catalog_one_store",
+        args,
+        requests={name: list(paths) for name, paths in ENDPOINTS.items()},
+        phases=phases,
+        comparison=comparison,
+    )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ from devstack.stripe_emulator.process import start_emulator
 from tests.support.stripe_emulator import (
     Control,
     Delivery,
-    WebhookSink,
     connected_account,
-    sdk_client,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -27,28 +25,9 @@ LAG = 1.0  # this module's search lag: short enough to wait out, long enough to 
 
 
 @pytest.fixture(scope="module")
-def sink():
-    receiver = WebhookSink()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture(scope="module")
 def emulator():
     with start_emulator(search_lag=LAG) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(emulator) -> stripe.StripeClient:
-    return sdk_client(emulator.url)
-
-
-@pytest.fixture(scope="module")
-def control(emulator):
-    ctl = Control(emulator.url)
-    yield ctl
-    ctl.close()
 
 
 def test_search_lag_defaults_to_a_minute():

@@ -12,29 +12,10 @@ import httpx
 import pytest
 import stripe
 
-from devstack.stripe_emulator.process import start_emulator
-from tests.support.stripe_emulator import Control, connected_account, sdk_client
+from tests.support.stripe_emulator import connected_account, sdk_client
 
 # The SDK's HTTPXClient hands httpx a str body; that is the SDK's business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with start_emulator() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(emulator) -> stripe.StripeClient:
-    return sdk_client(emulator.url)
-
-
-@pytest.fixture(scope="module")
-def control(emulator):
-    ctl = Control(emulator.url)
-    yield ctl
-    ctl.close()
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ import stripe
 
 from devstack.stripe_emulator.process import start_emulator
 from tests.support.stripe_emulator import (
-    Control,
     Delivery,
     WebhookSink,
     connected_account,
-    sdk_client,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -23,28 +21,9 @@ SECRET = "whsec_money_connect"
 
 
 @pytest.fixture(scope="module")
-def sink():
-    receiver = WebhookSink()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture(scope="module")
 def emulator(sink):
     with start_emulator(connect_webhook_urls=[sink.url("/c")], connect_webhook_secret=SECRET) as e:
         yield e
-
-
-@pytest.fixture(scope="module")
-def client(emulator) -> stripe.StripeClient:
-    return sdk_client(emulator.url)
-
-
-@pytest.fixture(scope="module")
-def control(emulator):
-    ctl = Control(emulator.url)
-    yield ctl
-    ctl.close()
 
 
 @pytest.fixture

@@ -11,13 +11,11 @@ import time
 import pytest
 import stripe
 
-from devstack.stripe_emulator.process import start_emulator
 from tests.support.stripe_emulator import (
     Control,
     Delivery,
     WebhookSink,
     connected_account,
-    sdk_client,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -25,24 +23,6 @@ CONNECT_SECRET = "whsec_connect_tests"
 PLATFORM_SECRET = "whsec_platform_tests"
 CAPABILITIES = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
 LINK = {"refresh_url": "https://shop.test/refresh", "return_url": "https://shop.test/return"}
-
-
-@pytest.fixture(scope="module")
-def sink():
-    receiver = WebhookSink()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with start_emulator() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(emulator) -> stripe.StripeClient:
-    return sdk_client(emulator.url)
 
 
 @pytest.fixture(scope="module")
