@@ -56,6 +56,9 @@ from services.checkout.payments.stripe_events import Handler, StripeEvents
 from services.checkout.payments.stripe_reads import StripeReads
 from services.checkout.reports.repository import SalesReports
 from services.checkout.reports.servicer import ReportsAdminServicer
+from services.checkout.shipping.admin import ShippingSetup
+from services.checkout.shipping.options import ShippingOptions
+from services.checkout.shipping.servicer import ShippingAdminServicer
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
@@ -64,6 +67,7 @@ SERVICES = [
     "shop.checkout.v1.Cart",
     "shop.checkout.v1.Checkout",
     "shop.checkout.v1.OrdersAdmin",
+    "shop.checkout.v1.ShippingAdmin",
     "shop.checkout.v1.PaymentsAdmin",
     "shop.checkout.v1.ReportsAdmin",
     "shop.checkout.v1.StripeWebhooks",
@@ -193,7 +197,11 @@ def build(
     def register(server: grpc.aio.Server) -> list[str]:
         part = made.get()
         checkout_pb2_grpc.add_CartServicer_to_server(
-            CartServicer(Carts(part.pool, part.carts)), server
+            CartServicer(Carts(part.pool, part.carts), ShippingOptions(part.pool, part.carts)),
+            server,
+        )
+        checkout_pb2_grpc.add_ShippingAdminServicer_to_server(
+            ShippingAdminServicer(ShippingSetup(part.pool)), server
         )
         checkout_pb2_grpc.add_CheckoutServicer_to_server(
             CheckoutServicer(part.flow, part.accounts_of_shoppers), server

@@ -109,11 +109,13 @@ async def set_refund_totals(
     status: str,
     application_fee_refunded: int,
     admin_refund: bool,
+    payment_status: str,
 ) -> None:
     await conn.execute(
         """UPDATE orders
            SET refunded = $3, status = $4, application_fee_refunded = $5,
-               admin_refunds = admin_refunds + $6, updated_at = now()
+               admin_refunds = admin_refunds + $6, payment_status = $7,
+               updated_at = now()
            WHERE store_id = $1 AND id = $2""",
         store_id,
         order_id,
@@ -121,6 +123,7 @@ async def set_refund_totals(
         status,
         application_fee_refunded,
         1 if admin_refund else 0,
+        payment_status,
     )
 
 
