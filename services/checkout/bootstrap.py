@@ -23,6 +23,7 @@ from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
 from services.checkout.cart.servicer import CartServicer
 from services.checkout.cart.store import CartStore
+from services.checkout.checkout.claims import StaleCheckouts
 from services.checkout.checkout.flow import CheckoutFlow, Paid
 from services.checkout.checkout.recovery import RecoveryWorker
 from services.checkout.checkout.repository import PgCheckoutStorage
@@ -160,7 +161,9 @@ def build(
         flow = CheckoutFlow(
             storage or PgCheckoutStorage(db), source, payments, settings, encode_paid
         )
-        recovery = RecoveryWorker(workers_db, flow, lease_seconds=settings.lease_seconds)
+        recovery = RecoveryWorker(
+            StaleCheckouts(db, workers_db), flow, lease_seconds=settings.lease_seconds
+        )
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
