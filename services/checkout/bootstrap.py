@@ -23,6 +23,7 @@ from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
 from services.checkout.cart.servicer import CartServicer
 from services.checkout.cart.store import CartStore
+from services.checkout.checkout.claims import StaleCheckouts
 from services.checkout.checkout.flow import CheckoutFlow, Paid
 from services.checkout.checkout.recovery import RecoveryWorker
 from services.checkout.checkout.repository import PgCheckoutStorage
@@ -39,6 +40,7 @@ from services.checkout.customers.servicer import (
 from services.checkout.customers.sessions import EmailTokens, SessionStore
 from services.checkout.customers.settings import AccountSettings
 from services.checkout.customers.throttle import Throttle
+from services.checkout.fulfillment.fulfillments import Fulfillments
 from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.disputes import Disputes
 from services.checkout.orders.refunds import Refunds
@@ -159,7 +161,9 @@ def build(
         flow = CheckoutFlow(
             storage or PgCheckoutStorage(db), source, payments, settings, encode_paid
         )
-        recovery = RecoveryWorker(workers_db, flow, lease_seconds=settings.lease_seconds)
+        recovery = RecoveryWorker(
+            StaleCheckouts(db, workers_db), flow, lease_seconds=settings.lease_seconds
+        )
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
@@ -210,7 +214,10 @@ def build(
             CustomerAccountsServicer(part.accounts_of_shoppers), server
         )
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
-            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway, part.refunds)), server
+            OrdersAdminServicer(
+                OrderAdmin(part.pool, part.gateway, part.refunds), Fulfillments(part.pool)
+            ),
+            server,
         )
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),

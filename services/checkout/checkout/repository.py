@@ -81,7 +81,7 @@ class PgCheckoutTx:
         row = await self._conn.fetchrow(
             f"""INSERT INTO checkouts (store_id, idempotency_key, fingerprint, state,
                                        lease_until, request)
-                VALUES ($1, $2, $3, 'processing', clock_timestamp() + make_interval(secs => $4),
+                VALUES ($1, $2, $3, 'processing', now() + make_interval(secs => $4),
                         $5::jsonb)
                 ON CONFLICT (store_id, idempotency_key) DO NOTHING
                 RETURNING {_COLUMNS}""",
@@ -97,7 +97,7 @@ class PgCheckoutTx:
         # The insert conflicted, so the row exists; FOR UPDATE waits for its writer.
         row = await fetch_one(
             self._conn,
-            f"""SELECT {_COLUMNS}, fingerprint, lease_until > clock_timestamp() AS leased
+            f"""SELECT {_COLUMNS}, fingerprint, lease_until > now() AS leased
                 FROM checkouts WHERE store_id = $1 AND idempotency_key = $2 FOR UPDATE""",
             self.store_id,
             key,
@@ -125,8 +125,8 @@ class PgCheckoutTx:
                    finalize_failures = $17, last_error = $18, refund_id = $19,
                    pricing = $21::jsonb,
                    lease_until = CASE WHEN $20::float8 IS NULL THEN lease_until
-                                      ELSE clock_timestamp() + make_interval(secs => $20) END,
-                   updated_at = clock_timestamp()
+                                      ELSE now() + make_interval(secs => $20) END,
+                   updated_at = now()
                WHERE store_id = $1 AND id = $2""",
             self.store_id,
             record.id,

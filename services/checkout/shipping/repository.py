@@ -132,7 +132,7 @@ async def insert_zone(
     zone_id = uuid.uuid4()
     await conn.execute(
         """INSERT INTO shipping_zones (store_id, id, name, areas, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp())""",
+           VALUES ($1, $2, $3, $4, now(), now())""",
         store_id,
         zone_id,
         name,
@@ -145,7 +145,7 @@ async def update_zone(
     conn: asyncpg.Connection, store_id: int, zone_id: uuid.UUID, name: str, areas: tuple[str, ...]
 ) -> None:
     done = await conn.fetchval(
-        """UPDATE shipping_zones SET name = $3, areas = $4, updated_at = clock_timestamp()
+        """UPDATE shipping_zones SET name = $3, areas = $4, updated_at = now()
            WHERE store_id = $1 AND id = $2 RETURNING id""",
         store_id,
         zone_id,
@@ -230,7 +230,7 @@ async def insert_rate(
         """INSERT INTO shipping_rates (store_id, id, zone_id, name, kind, price, free_above,
                                        weight_bands, currency, created_at, updated_at)
            SELECT z.store_id, $2, z.id, $4, $5, $6, $7, $8::jsonb, s.currency,
-                  clock_timestamp(), clock_timestamp()
+                  now(), now()
              FROM shipping_zones z JOIN stores s ON s.id = z.store_id
             WHERE z.store_id = $1 AND z.id = $3
            RETURNING id""",
@@ -254,7 +254,7 @@ async def update_rate(
     zone_id = await conn.fetchval(
         """UPDATE shipping_rates
               SET name = $3, kind = $4, price = $5, free_above = $6, weight_bands = $7::jsonb,
-                  updated_at = clock_timestamp()
+                  updated_at = now()
             WHERE store_id = $1 AND id = $2 RETURNING zone_id""",
         store_id,
         rate_id,
@@ -292,7 +292,7 @@ async def tax_settings(conn: asyncpg.Connection, store_id: int) -> TaxSettings:
 async def save_tax_settings(conn: asyncpg.Connection, store_id: int, settings: TaxSettings) -> None:
     await conn.execute(
         """INSERT INTO store_tax_settings (store_id, prices_include_tax, tax_shipping, updated_at)
-           VALUES ($1, $2, $3, clock_timestamp())
+           VALUES ($1, $2, $3, now())
            ON CONFLICT (store_id) DO UPDATE
              SET prices_include_tax = EXCLUDED.prices_include_tax,
                  tax_shipping = EXCLUDED.tax_shipping, updated_at = EXCLUDED.updated_at""",
@@ -309,7 +309,7 @@ async def insert_tax_rate(conn: asyncpg.Connection, store_id: int, rate: TaxRate
             await conn.execute(
                 """INSERT INTO tax_rates (store_id, id, country, region, rate_millipercent,
                                           created_at, updated_at)
-                   VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp())""",
+                   VALUES ($1, $2, $3, $4, $5, now(), now())""",
                 store_id,
                 rate_id,
                 rate.country,
@@ -344,7 +344,7 @@ async def update_tax_rate(
     conn: asyncpg.Connection, store_id: int, rate_id: uuid.UUID, rate_millipercent: int
 ) -> None:
     if not await conn.fetchval(
-        """UPDATE tax_rates SET rate_millipercent = $3, updated_at = clock_timestamp()
+        """UPDATE tax_rates SET rate_millipercent = $3, updated_at = now()
            WHERE store_id = $1 AND id = $2 RETURNING id""",
         store_id,
         rate_id,

@@ -87,7 +87,7 @@ def _delivery(row: asyncpg.Record) -> DeliveryRow:
 
 # The previous secret's end shows only while it still signs.
 _WEBHOOK_COLUMNS = """id, topic, url, created_at,
-    CASE WHEN previous_secret_expires_at > clock_timestamp() THEN previous_secret_expires_at
+    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at
     END AS previous_secret_expires_at"""
 
 
@@ -163,8 +163,8 @@ class WebhookRepository:
                 f"""UPDATE webhooks
                     SET previous_secret = CASE WHEN $3 > 0 THEN secret END,
                         previous_secret_expires_at =
-                          CASE WHEN $3 > 0 THEN clock_timestamp() + make_interval(secs => $3) END,
-                        secret = $4, secret_rotated_at = clock_timestamp()
+                          CASE WHEN $3 > 0 THEN now() + make_interval(secs => $3) END,
+                        secret = $4, secret_rotated_at = now()
                     WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL
                     RETURNING {_WEBHOOK_COLUMNS}""",
                 require_store_id(),
@@ -182,7 +182,7 @@ class WebhookRepository:
         store_id = require_store_id()
         async with tenant_transaction(self._pool) as conn:
             deleted = await conn.fetchval(
-                """UPDATE webhooks SET deleted_at = clock_timestamp(), previous_secret = NULL,
+                """UPDATE webhooks SET deleted_at = now(), previous_secret = NULL,
                           previous_secret_expires_at = NULL
                    WHERE store_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING 1""",
                 store_id,
@@ -250,7 +250,7 @@ class WebhookRepository:
                 raise FailedPrecondition("this delivery's webhook was deleted; it cannot be sent")
             await conn.execute(
                 """UPDATE webhook_deliveries
-                   SET status = 'pending', next_attempt_at = clock_timestamp(),
+                   SET status = 'pending', next_attempt_at = now(),
                        leased_until = NULL
                    WHERE store_id = $1 AND id = $2""",
                 store_id,
