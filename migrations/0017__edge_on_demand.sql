@@ -1,3 +1,4 @@
+-- depends: 0020__citus_ready 0021__store_lifecycle
 -- On-demand virtual hosts (issue 17): Envoy asks the control plane for one host at a time, and
 -- route changes flow incrementally (NOTIFY for speed, a change log for what a dropped listener
 -- connection missed) instead of a periodic read of every store.
@@ -68,19 +69,23 @@ ALTER FUNCTION platform.prune_route_changes(timestamptz, integer) OWNER TO shop_
 REVOKE ALL ON FUNCTION platform.prune_route_changes(timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION platform.prune_route_changes(timestamptz, integer) TO shop_control;
 
--- The same triggers as before (same columns), now also logging the change.
+-- The same triggers as before (0020: the store id's column is the trigger's argument; only the
+-- node the control plane listens on notifies), now also logging the change there.
 CREATE OR REPLACE FUNCTION notify_store_routes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    on_coordinator boolean := true;
     v_store bigint;
 BEGIN
-    IF TG_TABLE_NAME = 'stores' THEN
-        v_store := coalesce(NEW.id, OLD.id);
-    ELSE
-        v_store := coalesce(NEW.store_id, OLD.store_id);
+    IF to_regprocedure('citus_is_coordinator()') IS NOT NULL THEN
+        EXECUTE 'SELECT citus_is_coordinator()' INTO on_coordinator;
     END IF;
-    PERFORM log_route_change(v_store);
-    PERFORM pg_notify('store_routes', v_store::text);
+    IF on_coordinator THEN
+        v_store := ((CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END)
+                    ->> TG_ARGV[0])::bigint;
+        PERFORM log_route_change(v_store);
+        PERFORM pg_notify('store_routes', v_store::text);
+    END IF;
     RETURN NULL;
 END
 $$;
