@@ -31,6 +31,7 @@ from services.common.workers import PeriodicWorker
 from services.events.backoff import max_attempts, retry_delay
 from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer
+from services.events.consumers.webhook_claims import DueDeliveries
 from services.events.signing import signature_header
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ _LOAD = """
 SELECT d.id, d.webhook_id, d.event_key, d.topic, d.payload::text AS body, d.status, d.attempts,
        w.url, w.secret, s.subdomain,
        -- The secret a rotation replaced signs too until its overlap ends.
-       CASE WHEN w.previous_secret_expires_at > clock_timestamp() THEN w.previous_secret END
+       CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END
          AS previous_secret
 FROM webhook_deliveries d
 JOIN webhooks w ON w.store_id = d.store_id AND w.id = d.webhook_id
@@ -108,7 +109,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
     ) -> None:
         super().__init__()
         self._pool = pool
-        self._worker_pool = worker_pool
+        self._due = DueDeliveries(pool, worker_pool)
         self._config = config
         self._max_attempts = max_attempts(config.webhook_retry_base, config.webhook_retry_budget)
         self._http = pinned_client(
@@ -121,15 +122,11 @@ class WebhookDeliveryWorker(PeriodicWorker):
 
     async def run_once(self) -> bool:
         try:
-            claimed = await self._worker_pool.fetch(
-                "SELECT store_id, delivery_id FROM platform.claim_webhook_deliveries($1, $2)",
-                CLAIM_BATCH,
-                LEASE_SECONDS,
-            )
+            claimed = await self._due.claim(CLAIM_BATCH, LEASE_SECONDS)
         except (OSError, asyncpg.PostgresError):
             log.warning("claiming webhook deliveries failed; retrying", exc_info=True)
             return False
-        await asyncio.gather(*(self._deliver(r["store_id"], r["delivery_id"]) for r in claimed))
+        await asyncio.gather(*(self._deliver(store, delivery) for store, delivery in claimed))
         # Claimed something: look again at once (more may be due).
         return bool(claimed)
 
@@ -209,7 +206,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
             await conn.execute(
                 """UPDATE webhook_deliveries
                    SET status = $2, attempts = $3, leased_until = NULL,
-                       next_attempt_at = clock_timestamp() + make_interval(secs => $4)
+                       next_attempt_at = now() + make_interval(secs => $4)
                    WHERE store_id = $5 AND id = $1 AND status = 'pending'""",
                 # (not 'pending': the webhook was deleted meanwhile; it stays cancelled)
                 row["id"],
