@@ -40,6 +40,7 @@ from services.checkout.customers.servicer import (
 from services.checkout.customers.sessions import EmailTokens, SessionStore
 from services.checkout.customers.settings import AccountSettings
 from services.checkout.customers.throttle import Throttle
+from services.checkout.fulfillment.fulfillments import Fulfillments
 from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.disputes import Disputes
 from services.checkout.orders.refunds import Refunds
@@ -206,7 +207,10 @@ def build(
             CustomerAccountsServicer(part.accounts_of_shoppers), server
         )
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
-            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway, part.refunds)), server
+            OrdersAdminServicer(
+                OrderAdmin(part.pool, part.gateway, part.refunds), Fulfillments(part.pool)
+            ),
+            server,
         )
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),
