@@ -201,8 +201,11 @@ async def test_reaper_role_can_only_do_its_deletes(database):
             "INSERT INTO processed_events (store_id, consumer, event_key) VALUES (1, 'x', 'y')",
             "SELECT * FROM platform.store_routes(NULL)",
         ):
+            # Inside a store's tenant transaction, as the reaper works.
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.execute(sql)
+                async with conn.transaction():
+                    await conn.execute("SELECT set_config('app.current_store_id', '1', true)")
+                    await conn.execute(sql)
         # Outside a tenant transaction it sees no store's rows at all (fails closed).
         with pytest.raises(asyncpg.PostgresError):
             await conn.execute("DELETE FROM sent_emails")
