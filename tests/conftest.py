@@ -121,6 +121,9 @@ def database(
             # edge cache stores nothing (tests/e2e/test_edge_cache.py turns it on).
             "STOREFRONT_CACHE_SECONDS": "0",
             "STRIPE_TIMEOUT_SECONDS": "2",
+            # The relay's retention reaper passes once at start, then not within a session:
+            # tests drive their own reaper and count what it deleted.
+            "RETENTION_INTERVAL_SECONDS": "86400",
         },
     )
     try:

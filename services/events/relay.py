@@ -23,10 +23,12 @@ import asyncpg
 from aio_pika.abc import AbstractExchange
 
 from services.common.config import Config
+from services.common.db import create_pool
 from services.common.server import App, run
 from services.common.workers import Worker
 from services.events import topology
 from services.events.config import EventsConfig
+from services.events.retention import Reaper, RetentionConfig
 
 log = logging.getLogger(__name__)
 
@@ -219,11 +221,25 @@ class Relay(Worker):
 
 def build(_config) -> App:
     relay = Relay(EventsConfig.from_env())
+    retention = RetentionConfig.from_env()
+    state: dict = {}
+
+    async def start_reaper() -> None:
+        # The retention reaper's own role (shop_reaper): expired rows' deletes, nothing else.
+        state["pool"] = await create_pool(retention.database_url, 2)
+        state["reaper"] = Reaper(state["pool"], retention)
+        await state["reaper"].start()
+
+    async def stop_reaper() -> None:
+        if "reaper" in state:
+            await state["reaper"].stop()
+            await state["pool"].close()
+
     return App(
         config=_config,
         register=lambda server: [],
-        on_startup=[relay.start],
-        on_shutdown=[relay.stop],
+        on_startup=[relay.start, start_reaper],
+        on_shutdown=[relay.stop, stop_reaper],
     )
 
 
