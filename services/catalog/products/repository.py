@@ -72,6 +72,12 @@ FROM products p
 """
 
 
+def row_weight(row: asyncpg.Record) -> int:
+    """A product row's large text, for a page's budget (services.common.cursor.rows_within):
+    the description and image list, plus an allowance for the bounded rest."""
+    return len(row["description"]) + len(row["images"] or "") + 4096
+
+
 def product_from_row(row: asyncpg.Record) -> ProductRow:
     return ProductRow(
         id=row["id"],

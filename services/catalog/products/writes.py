@@ -19,6 +19,7 @@ from services.catalog.products.rules import (
     ImageInput,
     MoneyInput,
     VariantDraft,
+    check_description,
     check_handle,
     check_images,
     check_options,
@@ -131,7 +132,7 @@ class ProductWrites:
             if "handle" in patch.paths:
                 changes["handle"] = check_handle(v, patch.handle)
             if "description" in patch.paths:
-                changes["description"] = patch.description
+                changes["description"] = check_description(v, patch.description)
             if "status" in patch.paths:
                 changes["status"] = check_status(v, patch.status)
             if "options" in patch.paths:
