@@ -45,6 +45,7 @@ test: proto
 # each in its tiny mode (seconds), as tests/bench does in `make test`.
 bench: proto
 	$(PY) -m bench.storefront
+	$(PY) -m bench.edge_trust
 	$(PY) -m bench.edge_scale
 	$(PY) -m bench.events
 	$(PY) -m bench.catalog_scale

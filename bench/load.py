@@ -63,8 +63,10 @@ def wrk(
     seconds: int,
     threads: int = 2,
     script: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """`script`: a wrk Lua script (e.g. one whose request() rotates Host and path)."""
+    """`script`: a wrk Lua script (e.g. one whose request() rotates Host and path);
+    `headers`: sent with every request besides Host."""
     out = subprocess.run(
         [
             "wrk",
@@ -75,6 +77,7 @@ def wrk(
             *(["-s", str(script)] if script else []),
             "-H",
             f"Host: {host}",
+            *(arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")),
             url,
         ],
         capture_output=True,

@@ -66,11 +66,14 @@ def bench_stack(
     start: bool = True,
     envoy_concurrency: int = 1,
     smoke: bool = False,
+    edge_cache: bool = False,
 ) -> Iterator[Stack]:
     """A stack of `services` on a fresh database `shop_bench_<name>_<random>`, with a RabbitMQ
     virtual host of its own if the relay or the consumers run; mail: an SMTP sink they send
     to. start=False yields it migrated but not started, for seeding before the services load
-    it (then start_services())."""
+    it (then start_services()). edge_cache: the storefront marks its reads cacheable (the
+    production setting); off otherwise, so a benchmark of the services measures them, not
+    Envoy's cache."""
     admin_dsn = ensure_postgres(STATE_DIR)
     database = f"shop_bench_{name}_{uuid.uuid4().hex[:6]}"
     with ExitStack() as cleanup:
@@ -96,7 +99,10 @@ def bench_stack(
             envoy_concurrency=envoy_concurrency,
             log_level="WARNING",
             run_dir=STATE_DIR / f"bench-{name}",
-            extra_env=dict(SMOKE_ENV) if smoke else {},
+            extra_env={
+                **(SMOKE_ENV if smoke else {}),
+                "STOREFRONT_CACHE_SECONDS": "1" if edge_cache else "0",
+            },
         )
         cleanup.callback(drop_database, admin_dsn, database)
         cleanup.callback(stack.stop)

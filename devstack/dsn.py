@@ -11,6 +11,7 @@ RELAY_ROLE = "shop_relay"
 WORKER_ROLE = "shop_worker"
 OPS_ROLE = "shop_ops"
 ERASER_ROLE = "shop_eraser"
+REAPER_ROLE = "shop_reaper"
 
 
 def with_user(dsn: str, user: str, database: str) -> str:

@@ -117,7 +117,13 @@ def database(
             **LIFECYCLE_TEST_ENV,
             # Short enough that crash-recovery tests see the recovery worker take over.
             "CHECKOUT_LEASE_SECONDS": "3",
+            # Tests read what they just wrote: the storefront marks nothing cacheable, so the
+            # edge cache stores nothing (tests/e2e/test_edge_cache.py turns it on).
+            "STOREFRONT_CACHE_SECONDS": "0",
             "STRIPE_TIMEOUT_SECONDS": "2",
+            # The relay's retention reaper passes once at start, then not within a session:
+            # tests drive their own reaper and count what it deleted.
+            "RETENTION_INTERVAL_SECONDS": "86400",
         },
     )
     try:

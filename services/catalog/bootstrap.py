@@ -10,6 +10,7 @@ from shop.catalog.v1 import catalog_pb2_grpc, collections_pb2_grpc, inventory_pb
 from services.catalog.collections.admin import CollectionsAdmin
 from services.catalog.collections.servicer import CollectionsAdminServicer
 from services.catalog.collections.storefront import StorefrontCollections
+from services.catalog.config import CatalogSettings
 from services.catalog.inventory.servicer import InventoryAdminServicer
 from services.catalog.inventory.stock import Inventory
 from services.catalog.products.listing import ProductListing
@@ -23,7 +24,13 @@ from services.common.server import App
 from services.common.wiring import Owned, Slot
 
 
-def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
+def build(
+    config: Config,
+    *,
+    pool: asyncpg.Pool | None = None,
+    settings: CatalogSettings | None = None,
+) -> App:
+    settings = settings or CatalogSettings.from_env()
     owned = Owned()
     made: Slot[asyncpg.Pool] = Slot()
 
@@ -43,7 +50,13 @@ def build(config: Config, *, pool: asyncpg.Pool | None = None) -> App:
             InventoryAdminServicer(Inventory(db)), server
         )
         catalog_pb2_grpc.add_StorefrontServicer_to_server(
-            StorefrontServicer(catalog, StorefrontQueries(db), StorefrontCollections(db)), server
+            StorefrontServicer(
+                catalog,
+                StorefrontQueries(db),
+                StorefrontCollections(db),
+                cache_seconds=settings.storefront_cache_seconds,
+            ),
+            server,
         )
         return [
             "shop.catalog.v1.CatalogAdmin",

@@ -23,6 +23,7 @@ from services.checkout.cart.carts import Carts
 from services.checkout.cart.rules import CartSource
 from services.checkout.cart.servicer import CartServicer
 from services.checkout.cart.store import CartStore
+from services.checkout.checkout.claims import StaleCheckouts
 from services.checkout.checkout.flow import CheckoutFlow, Paid
 from services.checkout.checkout.recovery import RecoveryWorker
 from services.checkout.checkout.repository import PgCheckoutStorage
@@ -39,6 +40,7 @@ from services.checkout.customers.servicer import (
 from services.checkout.customers.sessions import EmailTokens, SessionStore
 from services.checkout.customers.settings import AccountSettings
 from services.checkout.customers.throttle import Throttle
+from services.checkout.fulfillment.fulfillments import Fulfillments
 from services.checkout.orders.admin import OrderAdmin
 from services.checkout.orders.disputes import Disputes
 from services.checkout.orders.refunds import Refunds
@@ -55,6 +57,9 @@ from services.checkout.payments.stripe_events import Handler, StripeEvents
 from services.checkout.payments.stripe_reads import StripeReads
 from services.checkout.reports.repository import SalesReports
 from services.checkout.reports.servicer import ReportsAdminServicer
+from services.checkout.shipping.admin import ShippingSetup
+from services.checkout.shipping.options import ShippingOptions
+from services.checkout.shipping.servicer import ShippingAdminServicer
 from services.common.config import Config
 from services.common.server import App
 from services.common.wiring import Owned, Slot
@@ -63,6 +68,7 @@ SERVICES = [
     "shop.checkout.v1.Cart",
     "shop.checkout.v1.Checkout",
     "shop.checkout.v1.OrdersAdmin",
+    "shop.checkout.v1.ShippingAdmin",
     "shop.checkout.v1.PaymentsAdmin",
     "shop.checkout.v1.ReportsAdmin",
     "shop.checkout.v1.StripeWebhooks",
@@ -155,7 +161,9 @@ def build(
         flow = CheckoutFlow(
             storage or PgCheckoutStorage(db), source, payments, settings, encode_paid
         )
-        recovery = RecoveryWorker(workers_db, flow, lease_seconds=settings.lease_seconds)
+        recovery = RecoveryWorker(
+            StaleCheckouts(db, workers_db), flow, lease_seconds=settings.lease_seconds
+        )
         if run_recovery:
             await recovery.start()
             owned.add(recovery.stop)
@@ -190,7 +198,11 @@ def build(
     def register(server: grpc.aio.Server) -> list[str]:
         part = made.get()
         checkout_pb2_grpc.add_CartServicer_to_server(
-            CartServicer(Carts(part.pool, part.carts)), server
+            CartServicer(Carts(part.pool, part.carts), ShippingOptions(part.pool, part.carts)),
+            server,
+        )
+        checkout_pb2_grpc.add_ShippingAdminServicer_to_server(
+            ShippingAdminServicer(ShippingSetup(part.pool)), server
         )
         checkout_pb2_grpc.add_CheckoutServicer_to_server(
             CheckoutServicer(part.flow, part.accounts_of_shoppers), server
@@ -202,7 +214,10 @@ def build(
             CustomerAccountsServicer(part.accounts_of_shoppers), server
         )
         checkout_pb2_grpc.add_OrdersAdminServicer_to_server(
-            OrdersAdminServicer(OrderAdmin(part.pool, part.gateway, part.refunds)), server
+            OrdersAdminServicer(
+                OrderAdmin(part.pool, part.gateway, part.refunds), Fulfillments(part.pool)
+            ),
+            server,
         )
         payments_pb2_grpc.add_PaymentsAdminServicer_to_server(
             PaymentsAdminServicer(Payments(part.accounts, part.connect, config.platform_domain)),

@@ -12,9 +12,16 @@ from services.common.tenancy import require_store_id
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
-# Transaction-local (third argument true): the setting dies with the transaction, so a pooled
-# connection can never carry one store's id into another store's request.
-_SET_TENANT = "SELECT set_config('app.current_store_id', $1, true)"
+
+def set_tenant_sql(store_id: int) -> str:
+    """`SET LOCAL`: the setting dies with the transaction, so a pooled connection can never
+    carry one store's id into another store's request. SET LOCAL rather than set_config():
+    Citus propagates SET LOCAL (not set_config) to the workers a transaction touches, given
+    `citus.propagate_set_commands = 'local'` on the coordinator (k8s/README.md). SET takes no
+    bind parameters: the id is an int formatted here, so nothing from a request reaches it."""
+    if isinstance(store_id, bool) or not isinstance(store_id, int) or store_id <= 0:
+        raise ValueError(f"store id must be a positive integer, not {store_id!r}")
+    return f"SET LOCAL app.current_store_id = '{store_id:d}'"
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -27,13 +34,20 @@ class TenantConnection(asyncpg.Connection):
 
     asyncpg's Transaction.start() runs `BEGIN …;` through execute() without arguments (the
     simple-query protocol, which takes several statements). When a store is pending, the
-    set_config rides along, so a tenant transaction costs one round trip less (about 7% of a
+    SET LOCAL rides along, so a tenant transaction costs one round trip less (about 7% of a
     short read) while asyncpg keeps doing all of its own transaction bookkeeping."""
 
     _pending_store: int | None = None
+    # The store of the tenant transaction last begun on this connection (statements name it).
+    tenant_store: int | None = None
 
     def begin_with_store(self, store_id: int) -> None:
-        self._pending_store = int(store_id)
+        set_tenant_sql(store_id)  # refuses anything but a positive int now, not at BEGIN
+        self._pending_store = store_id
+        self.tenant_store = store_id
+
+    def end_store(self) -> None:
+        self.tenant_store = None
 
     async def execute(
         self,
@@ -43,8 +57,7 @@ class TenantConnection(asyncpg.Connection):
     ) -> str:
         store, self._pending_store = self._pending_store, None
         if store is not None and not args and query.startswith("BEGIN"):
-            # An int, formatted by us: nothing from a request reaches this string.
-            query = f"{query} SELECT set_config('app.current_store_id', '{store:d}', true);"
+            query = f"{query} {set_tenant_sql(store)};"
         return await super().execute(query, *args, timeout=timeout)
 
 
@@ -70,17 +83,33 @@ async def tenant_transaction(
 ) -> AsyncIterator[asyncpg.Connection]:
     """A transaction whose first statement sets the store; RLS then decides what rows exist.
     The store defaults to the current request's (fails closed when there is none)."""
-    sid = require_store_id() if store_id is None else store_id
+    # int(): an id read from a row or a header; anything else is refused by set_tenant_sql.
+    sid = int(require_store_id() if store_id is None else store_id)
     async with pool.acquire() as acquired:
         # The pool hands out a proxy that forwards attribute access to its connection.
         conn = cast(asyncpg.Connection, acquired)
         begin_with_store = getattr(conn, "begin_with_store", None)
         if begin_with_store is not None:
             begin_with_store(sid)
-        async with conn.transaction(isolation=isolation, readonly=readonly):
-            if begin_with_store is None:  # a pool made elsewhere: one more round trip
-                await conn.execute(_SET_TENANT, str(sid))
-            yield conn
+        try:
+            async with conn.transaction(isolation=isolation, readonly=readonly):
+                if begin_with_store is None:  # a pool made elsewhere: one more round trip
+                    await conn.execute(set_tenant_sql(sid))
+                yield conn
+        finally:
+            end_store = getattr(conn, "end_store", None)
+            if end_store is not None:
+                end_store()
+
+
+async def transaction_store(conn: asyncpg.Connection) -> int:
+    """The store the current tenant transaction was opened for, for statements that must name
+    it (`store_id = $n`) without their callers passing it along: free on the pool's own
+    connections, one query on any other."""
+    store = getattr(conn, "tenant_store", None)
+    if store is None:
+        store = int(await conn.fetchval("SELECT current_setting('app.current_store_id')"))
+    return int(store)
 
 
 async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:

@@ -75,7 +75,7 @@ async def low_stock_threshold(conn: asyncpg.Connection, store_id: int) -> int:
 
 _MOVE = """
 UPDATE variants AS v SET inventory_quantity = v.inventory_quantity + u.delta,
-       version = v.version + 1, updated_at = clock_timestamp()
+       version = v.version + 1, updated_at = now()
 FROM unnest($2::uuid[], $3::int[]) AS u(id, delta)
 WHERE v.store_id = $1 AND v.id = u.id
 RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version, v.inventory_policy

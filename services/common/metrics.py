@@ -95,6 +95,13 @@ WEBHOOK_FAILURES = Counter(
     ["kind"],
 )
 
+RETENTION_DELETED = Counter(
+    "shop_retention_deleted_rows",
+    "Rows the retention reaper deleted, by table (webhook_deliveries counts deliveries; their"
+    " attempts go with them).",
+    ["table"],
+)
+
 
 def start_metrics_server(port: int, address: str = "127.0.0.1") -> WSGIServer | None:
     """Serves /metrics on `address:port` (loopback locally; the pod's address in Kubernetes,

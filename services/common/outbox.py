@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services.common import telemetry
+from services.common import db, telemetry
 
 ORDERS_EXCHANGE = "orders.events"
 INVENTORY_EXCHANGE = "inventory.events"
@@ -90,33 +90,44 @@ def customer_event(action: str, data: dict[str, Any], key: str) -> Event:
 
 
 # The message body every consumer receives: event, timestamp, idempotencyKey, storeId, data.
-# Built in SQL so the store id is the transaction's own and no extra round trip is needed.
-_INSERT = """
-INSERT INTO outbox (store_id, event_type, exchange, routing_key, idempotency_key, payload, headers)
-SELECT s.store_id, e.type, e.exchange, e.routing_key, e.key,
-       jsonb_build_object('event', e.type, 'timestamp', to_jsonb(clock_timestamp()),
-                          'idempotencyKey', e.key, 'storeId', s.store_id::text,
-                          'data', e.data::jsonb),
-       e.headers::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-     AS e(type, exchange, routing_key, key, data, headers),
-     (SELECT current_setting('app.current_store_id')::bigint AS store_id) s
-ON CONFLICT (store_id, idempotency_key) DO NOTHING
-"""
+# Built in SQL so no extra round trip is needed. One VALUES row per event with the store as a
+# parameter: on Citus an INSERT … VALUES naming its distribution value goes to one shard, where
+# INSERT … SELECT FROM unnest(…) was planned across shards (and forced a two-phase commit).
+# now(), not now(): volatile functions are refused in distributed DML.
+_ROW = (
+    "($1::bigint, ${t}, ${x}, ${r}, ${k}, jsonb_build_object('event', ${t}::text, 'timestamp',"
+    " to_jsonb(now()), 'idempotencyKey', ${k}::text, 'storeId', $1::text, 'data', ${d}::jsonb),"
+    " ${h}::jsonb)"
+)
+_FIELDS = 6
+
+
+def _insert(count: int) -> str:
+    rows = ",\n       ".join(
+        _ROW.format(**{f: 2 + i * _FIELDS + n for n, f in enumerate("txrkdh")})
+        for i in range(count)
+    )
+    return (
+        "INSERT INTO outbox (store_id, event_type, exchange, routing_key, idempotency_key,"
+        f" payload, headers)\nVALUES {rows}\nON CONFLICT (store_id, idempotency_key) DO NOTHING"
+    )
 
 
 async def record(conn: asyncpg.Connection, *events: Event) -> None:
-    """Adds events to the outbox in the current tenant transaction (one statement for all).
-    A repeated idempotency key is ignored: the event already exists."""
+    """Adds events to the outbox in the current tenant transaction (one statement for all),
+    for the store that transaction was opened for. A repeated idempotency key is ignored: the
+    event already exists."""
     if not events:
         return
-    await conn.execute(
-        _INSERT,
-        [e.type for e in events],
-        [e.exchange for e in events],
-        [e.routing_key for e in events],
-        [e.key for e in events],
-        [json.dumps(e.data) for e in events],
-        # The producer's trace context rides along so the consumer's span links back to it.
-        [json.dumps(telemetry.inject_context(dict(e.headers))) for e in events],
-    )
+    args: list[object] = [await db.transaction_store(conn)]
+    for e in events:
+        args += [
+            e.type,
+            e.exchange,
+            e.routing_key,
+            e.key,
+            json.dumps(e.data),
+            # The producer's trace context rides along so the consumer's span links back to it.
+            json.dumps(telemetry.inject_context(dict(e.headers))),
+        ]
+    await conn.execute(_insert(len(events)), *args)

@@ -15,7 +15,7 @@ import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import telemetry
+from services.common import limits, telemetry
 from services.common.config import Config
 from services.common.edge_trust import EdgeOnlyInterceptor, EdgeTrust
 from services.common.logging_config import configure_logging as configure_json_logging
@@ -58,7 +58,11 @@ _SERVER_OPTIONS = [
     # grpc sets SO_REUSEPORT by default, which lets a second server bind a busy port
     # silently; we want the error.
     ("grpc.so_reuseport", 0),
-    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    # Aligned with Envoy's limits (services/common/limits.py). Sending stays unbounded: the
+    # xDS stream to Envoy carries route configurations far larger than any request.
+    ("grpc.max_receive_message_length", limits.MAX_MESSAGE_BYTES),
+    ("grpc.max_metadata_size", limits.MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", limits.MAX_METADATA_BYTES),
 ]
 
 

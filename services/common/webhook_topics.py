@@ -10,6 +10,11 @@ EVENT_TOPICS = {
     "order.refund_failed": "orders/refund_failed",
     "order.disputed": "orders/disputed",
     "order.dispute_closed": "orders/dispute_closed",
+    # Every unit not refunded has shipped.
+    "order.fulfilled": "orders/fulfilled",
+    "fulfillment.created": "fulfillments/create",
+    # Tracking changed, or the fulfillment was cancelled (status "cancelled").
+    "fulfillment.updated": "fulfillments/update",
     "payout.paid": "payouts/paid",
     "payout.failed": "payouts/failed",
     "customer.created": "customers/create",

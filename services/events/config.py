@@ -23,6 +23,12 @@ class EventsConfig:
     webhook_retry_budget: float
     webhook_timeout: float
     consumer_prefetch: int
+    # How the relay learns of new outbox rows: "notify" (LISTEN outbox; the insert trigger
+    # notifies at commit, plain PostgreSQL) or "poll" (no trigger: on Citus the outbox is
+    # distributed, its trigger would NOTIFY on a worker, inside a prepared transaction, and the
+    # relay listens on the coordinator). Either way it also polls every relay_poll_interval.
+    relay_wake: str
+    relay_poll_interval: float
 
     @classmethod
     def from_env(cls) -> EventsConfig:
@@ -42,4 +48,12 @@ class EventsConfig:
             webhook_retry_budget=env_float("WEBHOOK_RETRY_BUDGET_SECONDS", 4 * 3600.0),
             webhook_timeout=env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0),
             consumer_prefetch=env_int("CONSUMER_PREFETCH", 32),
+            relay_wake=_wake(env("OUTBOX_WAKE", "notify")),
+            relay_poll_interval=env_float("OUTBOX_POLL_SECONDS", 2.0),
         )
+
+
+def _wake(value: str) -> str:
+    if value not in ("notify", "poll"):
+        raise ValueError(f"OUTBOX_WAKE must be notify or poll, not {value!r}")
+    return value

@@ -1,6 +1,7 @@
 """Outbox relay: publishes committed outbox rows to RabbitMQ, then marks them published.
 
-- Woken by LISTEN outbox (the insert trigger notifies at commit), with a polling fallback.
+- Woken by LISTEN outbox (the insert trigger notifies at commit), with a polling fallback;
+  OUTBOX_WAKE=poll (Citus: no trigger on the distributed outbox) polls only.
 - Publisher confirms, persistent messages, mandatory routing (a returned message is an error:
   the row stays unpublished and is retried), message_id = the event's idempotency key.
 - In order per store: rows go out in id order, one at a time; once a store's row fails, that
@@ -22,10 +23,12 @@ import asyncpg
 from aio_pika.abc import AbstractExchange
 
 from services.common.config import Config
+from services.common.db import create_pool
 from services.common.server import App, run
 from services.common.workers import Worker
 from services.events import topology
 from services.events.config import EventsConfig
+from services.events.retention import Reaper, RetentionConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,10 @@ SELECT store_id, id, exchange, routing_key, idempotency_key, event_type, payload
        headers::text AS headers
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
+# One statement per store (pipelined by executemany): each names its store, so on Citus it
+# runs on that store's shard alone; now(), since volatile functions are refused there.
 _MARK_PUBLISHED = """
-UPDATE outbox SET published_at = clock_timestamp()
-WHERE (store_id, id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
+UPDATE outbox SET published_at = now() WHERE store_id = $1 AND id = ANY ($2::bigint[])
 """
 _MARK_FAILED = """
 UPDATE outbox SET attempts = attempts + 1, last_error = $3 WHERE store_id = $1 AND id = $2
@@ -111,7 +115,8 @@ class Relay(Worker):
         while not await db.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
             log.info("another relay holds the outbox; standing by")
             await asyncio.sleep(POLL_INTERVAL)
-        await db.add_listener("outbox", lambda *_: self.wake())
+        if self._config.relay_wake == "notify":
+            await db.add_listener("outbox", lambda *_: self.wake())
         self._db = db
         log.info("relay is the active publisher")
 
@@ -137,7 +142,7 @@ class Relay(Worker):
                 await self._prune()
                 last_prune = time.monotonic()
             if sent < BATCH:
-                await self.pause(POLL_INTERVAL)
+                await self.pause(self._config.relay_poll_interval)
 
     async def publish_batch(self) -> int:
         """Publishes one batch: each store's rows one after another (its order is kept, and a
@@ -168,9 +173,10 @@ class Relay(Worker):
         finally:
             # Mark whatever was confirmed, even if the broker went away mid-batch.
             if done:
-                await self._db.execute(
-                    _MARK_PUBLISHED, [r["store_id"] for r in done], [r["id"] for r in done]
-                )
+                ids: dict[int, list[int]] = {}
+                for r in done:
+                    ids.setdefault(r["store_id"], []).append(r["id"])
+                await self._db.executemany(_MARK_PUBLISHED, list(ids.items()))
                 self.published += len(done)
         for row, error in refused:
             log.error(
@@ -215,11 +221,25 @@ class Relay(Worker):
 
 def build(_config) -> App:
     relay = Relay(EventsConfig.from_env())
+    retention = RetentionConfig.from_env()
+    state: dict = {}
+
+    async def start_reaper() -> None:
+        # The retention reaper's own role (shop_reaper): expired rows' deletes, nothing else.
+        state["pool"] = await create_pool(retention.database_url, 2)
+        state["reaper"] = Reaper(state["pool"], retention)
+        await state["reaper"].start()
+
+    async def stop_reaper() -> None:
+        if "reaper" in state:
+            await state["reaper"].stop()
+            await state["pool"].close()
+
     return App(
         config=_config,
         register=lambda server: [],
-        on_startup=[relay.start],
-        on_shutdown=[relay.stop],
+        on_startup=[relay.start, start_reaper],
+        on_shutdown=[relay.stop, stop_reaper],
     )
 
 

@@ -17,7 +17,7 @@ from envoy.service.discovery.v3 import ads_pb2_grpc
 from shop.platform.v1 import operations_pb2_grpc
 from shop.store.v1 import store_pb2_grpc, webhooks_pb2_grpc
 
-from services.common.config import Config
+from services.common.config import Config, env_int
 from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
@@ -52,6 +52,7 @@ from services.store.stores.servicer import PlatformServicer, ShopServicer, Store
 from services.store.tokens.repository import TokenRepository
 from services.store.tokens.resolver import TokenResolver
 from services.store.webhooks.repository import WebhookRepository
+from services.store.webhooks.rules import DEFAULT_OVERLAP_SECONDS
 from services.store.webhooks.servicer import WebhookAdminServicer
 
 
@@ -171,7 +172,16 @@ def build(
             OperationsServicer(operations, operators), server
         )
         webhooks_pb2_grpc.add_WebhookAdminServicer_to_server(
-            WebhookAdminServicer(WebhookRepository(db, SsrfPolicy.from_env())), server
+            WebhookAdminServicer(
+                WebhookRepository(
+                    db,
+                    SsrfPolicy.from_env(),
+                    default_overlap=env_int(
+                        "WEBHOOK_SECRET_OVERLAP_SECONDS", DEFAULT_OVERLAP_SECONDS
+                    ),
+                )
+            ),
+            server,
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
             AggregatedDiscoveryServicer(snapshot), server

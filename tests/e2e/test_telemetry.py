@@ -53,7 +53,12 @@ def traced_stack(pg_admin_dsn, redis_url, traced_amqp_url, smtp_server, otlp, tm
         otlp_endpoint=otlp.endpoint,
         amqp_url=traced_amqp_url,
         smtp_port=smtp_server.port,
-        extra_env={"OTEL_BSP_SCHEDULE_DELAY": "100", "LOG_REQUESTS": "true"},
+        extra_env={
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "LOG_REQUESTS": "true",
+            # Every traced read must reach the service, not the edge cache.
+            "STOREFRONT_CACHE_SECONDS": "0",
+        },
     )
     try:
         stack.start()

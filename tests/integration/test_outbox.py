@@ -52,3 +52,24 @@ async def test_envelope_carries_the_transactions_store(app_pool):
     assert payload["storeId"] == str(store) and payload["idempotencyKey"] == event.key
     assert payload["event"] == "inventory.low" and payload["data"]["threshold"] == 5
     assert payload["timestamp"]
+
+
+async def test_several_events_are_one_values_insert_for_the_transactions_store(app_pool):
+    store = await make_store(app_pool)
+    first, second = low_stock(store), low_stock(store)
+    sent: list[str] = []
+
+    def log(record) -> None:
+        sent.append(record.query)
+
+    async with tenant_transaction(app_pool, store_id=store) as conn:
+        conn.add_query_logger(log)
+        try:
+            await outbox.record(conn, first, second, first)  # a repeated key is ignored
+        finally:
+            conn.remove_query_logger(log)
+    inserts = [q for q in sent if q.startswith("INSERT INTO outbox")]
+    assert len(inserts) == 1 and "VALUES ($1::bigint" in inserts[0]
+    assert "unnest" not in inserts[0] and "current_setting" not in inserts[0]
+    for event in (first, second):
+        assert await count(app_pool, store, UNPUBLISHED_OR_NOT, event.key) == 1

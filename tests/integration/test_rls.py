@@ -200,3 +200,74 @@ async def test_tenant_setting_rides_with_begin_and_dies_with_the_transaction(dat
             assert await conn.fetchval("SELECT current_setting('app.current_store_id')") == "44"
     finally:
         await pool.close()
+
+
+async def test_policies_have_no_subselects_and_name_their_roles(db_admin_dsn):
+    """Citus refuses sub-selects in policies on distributed tables, and a policy for PUBLIC
+    binds roles it was never meant for (the relay evaluated the tenant qual on the workers)."""
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        policies = await conn.fetch(
+            """SELECT schemaname, tablename, policyname, roles::text[] AS roles,
+                      coalesce(qual, '') AS qual, coalesce(with_check, '') AS with_check
+               FROM pg_policies"""
+        )
+        assert len(policies) > 20
+        for p in policies:
+            where = f"{p['tablename']}.{p['policyname']}"
+            assert "public" not in p["roles"], f"{where} applies to every role"
+            for expr in (p["qual"], p["with_check"]):
+                assert "select" not in expr.lower(), f"{where} has a sub-select: {expr}"
+        tenant = [p for p in policies if p["policyname"] == "tenant_isolation"]
+        tables = await conn.fetch(
+            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                 AND (c.relname = 'stores' OR EXISTS (
+                     SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                       AND a.attname = 'store_id' AND NOT a.attisdropped))"""
+        )
+        assert {p["tablename"] for p in tenant} == {t["relname"] for t in tables}
+        for p in tenant:
+            assert sorted(p["roles"]) == ["shop_app", "shop_eraser"], p["tablename"]
+            column = "id" if p["tablename"] == "stores" else "store_id"
+            expected = f"({column} = (current_setting('app.current_store_id'::text))::bigint)"
+            assert p["qual"] == expected == p["with_check"], p["tablename"]
+    finally:
+        await conn.close()
+
+
+async def test_security_definer_owners_can_log_in(db_admin_dsn):
+    """On Citus a SECURITY DEFINER function's distributed statements run on the workers as
+    its owner, over a new connection: an owner that cannot log in makes them fail there."""
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        owners = await conn.fetch(
+            """SELECT p.oid::regprocedure::text AS fn, r.rolname, r.rolcanlogin
+               FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+               JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')"""
+        )
+        assert owners
+        assert not [dict(o) for o in owners if not o["rolcanlogin"]]
+    finally:
+        await conn.close()
+
+
+async def test_tenant_setting_is_a_set_local_sent_with_begin(stack):
+    """SET LOCAL (which Citus propagates to the workers), in the same round trip as BEGIN."""
+    pool = await create_pool(stack.app_dsn, 1)
+    sent: list[str] = []
+    try:
+        async with pool.acquire() as conn:
+            conn.add_query_logger(lambda record: sent.append(record.query))
+        async with tenant_transaction(pool, store_id=42) as conn:
+            await conn.fetchval("SELECT current_setting('app.current_store_id')")
+        begins = [q for q in sent if q.startswith("BEGIN")]
+        expected = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL app.current_store_id = '42';"
+        assert begins == [expected], sent
+        assert sent.index(begins[0]) == 0  # nothing before it: one round trip opens the store
+        with pytest.raises(ValueError):
+            async with tenant_transaction(pool, store_id=0):
+                pass
+    finally:
+        await pool.close()

@@ -25,8 +25,10 @@ from services.checkout.checkout.storage import (
     ReservedLine,
     Shortage,
 )
+from services.checkout.checkout.totals_rules import PricingSetup
 from services.checkout.orders.rules import FIRST_ORDER_NUMBER, Order, OrderLine
 from services.checkout.payments.rules import Payment, PaymentRefused, PaymentUnavailable, Refund
+from services.checkout.tax.rules import TaxSettings
 from services.common.errors import NotFound
 from services.common.stock_rules import cannot_sell
 
@@ -174,6 +176,12 @@ class InMemoryTx:
 
     async def payments_account(self) -> PaymentsAccount:
         return self._storage.accounts[self.store_id]
+
+    async def pricing_setup(self, country: str, region: str, rate_id: str) -> PricingSetup:
+        """A store that ships nowhere yet and collects no tax (the flow's own tests)."""
+        return PricingSetup(
+            ships=False, covered=False, rate=None, settings=TaxSettings(), tax_rate=0
+        )
 
     async def first_time(self, consumer: str, key: str) -> bool:
         if (consumer, key) in self._s.processed:

@@ -43,6 +43,8 @@ def test_payout_failure_goes_to_the_owner_with_stripes_reason():
         "order.created",
         "order.refunded",
         "order.cancelled",
+        "fulfillment.created",
+        "fulfillment.updated",
         "customer.activation",
         "customer.account_exists",
         "customer.password_reset",

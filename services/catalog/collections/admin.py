@@ -138,7 +138,7 @@ class CollectionsAdmin:
                     for i, c in enumerate(columns, 3)
                 )
                 await conn.execute(
-                    f"UPDATE collections SET {assignments}, updated_at = clock_timestamp()"
+                    f"UPDATE collections SET {assignments}, updated_at = now()"
                     " WHERE store_id = $1 AND id = $2",
                     store_id,
                     cid,
@@ -146,8 +146,7 @@ class CollectionsAdmin:
                 )
             else:
                 await conn.execute(
-                    "UPDATE collections SET updated_at = clock_timestamp()"
-                    " WHERE store_id = $1 AND id = $2",
+                    "UPDATE collections SET updated_at = now() WHERE store_id = $1 AND id = $2",
                     store_id,
                     cid,
                 )

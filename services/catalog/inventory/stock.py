@@ -76,7 +76,7 @@ class Inventory:
         async with tenant_transaction(self._pool) as conn:
             row = await conn.fetchrow(
                 """UPDATE variants SET inventory_quantity = inventory_quantity + $2,
-                       version = version + 1, updated_at = clock_timestamp()
+                       version = version + 1, updated_at = now()
                    WHERE id = $1 AND version = $3
                      AND (inventory_policy = 'continue' OR inventory_quantity + $2 >= 0)
                    RETURNING id, sku, product_id, inventory_quantity, version, inventory_policy""",
@@ -156,7 +156,7 @@ class Inventory:
             if changed:
                 result = await conn.fetch(
                     """UPDATE variants AS v SET inventory_quantity = u.quantity,
-                           version = v.version + 1, updated_at = clock_timestamp()
+                           version = v.version + 1, updated_at = now()
                        FROM unnest($2::uuid[], $3::int[]) AS u(id, quantity)
                        WHERE v.store_id = $1 AND v.id = u.id
                        RETURNING v.id, v.sku, v.product_id, v.inventory_quantity, v.version,

@@ -103,9 +103,7 @@ async def _product(conn: asyncpg.Connection, product_id: uuid.UUID) -> ProductRo
 
 
 async def _touch(conn: asyncpg.Connection, product_id: uuid.UUID) -> ProductRow:
-    await conn.execute(
-        "UPDATE products SET updated_at = clock_timestamp() WHERE id = $1", product_id
-    )
+    await conn.execute("UPDATE products SET updated_at = now() WHERE id = $1", product_id)
     return await _product(conn, product_id)
 
 
@@ -156,8 +154,7 @@ class ProductWrites:
                     for i, c in enumerate(columns, 2)
                 )
                 await conn.execute(
-                    f"UPDATE products SET {assignments}, updated_at = clock_timestamp()"
-                    " WHERE id = $1",
+                    f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1",
                     pid,
                     *(changes[c] for c in columns),
                 )
@@ -197,7 +194,7 @@ class ProductWrites:
                     f"product is {current.status}; only an {only_from} product can be unarchived"
                 )
             await conn.execute(
-                "UPDATE products SET status = $2, updated_at = clock_timestamp() WHERE id = $1",
+                "UPDATE products SET status = $2, updated_at = now() WHERE id = $1",
                 pid,
                 status,
             )
@@ -285,7 +282,7 @@ class ProductWrites:
             await conn.execute(
                 """UPDATE variants SET sku = $2, title = $3, price = $4, compare_at_price = $5,
                        inventory_policy = $6, options = $7::jsonb, version = version + 1,
-                       updated_at = clock_timestamp()
+                       updated_at = now()
                    WHERE id = $1""",
                 vid,
                 new.sku,

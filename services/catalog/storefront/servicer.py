@@ -62,19 +62,35 @@ class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
         catalog: CatalogRepository,
         queries: StorefrontQueries,
         collections: StorefrontCollections,
+        *,
+        cache_seconds: int = 1,
     ) -> None:
         self._catalog = catalog
+        # What the edge cache (envoy/bootstrap.yaml, edge_cache) may keep a read for: a
+        # merchant's change is served within about this long (envoy/README.md). Sent only with
+        # a successful answer: errors (a 404 for a handle not yet created) are never cached.
+        self._cache_control = (
+            (("cache-control", f"public, max-age={cache_seconds}"),) if cache_seconds else ()
+        )
         self._queries = queries
         self._collections = collections
+
+    async def _cacheable(self, context) -> None:
+        """Marks this successful answer cacheable at the edge (a response header over REST)."""
+        if self._cache_control:
+            await context.send_initial_metadata(self._cache_control)
 
     async def GetProductByHandle(self, request, context):
         if not request.handle:
             raise InvalidArgument.field("handle", "is required")
-        return storefront_product(await self._catalog.active_product_by_handle(request.handle))
+        product = await self._catalog.active_product_by_handle(request.handle)
+        await self._cacheable(context)
+        return storefront_product(product)
 
     async def ListProducts(self, request, context):
         size = page_size(request.page_size)
         page = await self._queries.list_products(list_criteria(request), size, request.page_token)
+        await self._cacheable(context)
         return pb.ListProductsResponse(
             products=_products(page), next_page_token=page.next_page_token
         )
@@ -83,6 +99,7 @@ class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
         size = page_size(request.page_size)
         terms = search_terms.parse(request.query)
         page = await self._queries.search_products(terms, size, request.page_token)
+        await self._cacheable(context)
         return pb.SearchProductsResponse(
             products=_products(page),
             next_page_token=page.next_page_token,
@@ -91,6 +108,7 @@ class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
 
     async def ListCollections(self, request, context):
         rows, token = await self._collections.list(page_size(request.page_size), request.page_token)
+        await self._cacheable(context)
         return pb.ListCollectionsResponse(
             collections=[storefront_collection(c) for c in rows], next_page_token=token
         )
@@ -101,6 +119,7 @@ class StorefrontServicer(catalog_pb2_grpc.StorefrontServicer):
         size = page_size(request.page_size)
         criteria = list_criteria(request, collection=True)
         found = await self._collections.page(request.handle, criteria, size, request.page_token)
+        await self._cacheable(context)
         return pb.CollectionPage(
             collection=storefront_collection(found.collection),
             products=_products(found.page),

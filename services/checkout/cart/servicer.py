@@ -7,11 +7,14 @@ from shop.checkout.v1 import checkout_pb2_grpc
 
 from services.checkout.cart.carts import Carts
 from services.checkout.cart.messages import cart_message
+from services.checkout.shipping.messages import options_message
+from services.checkout.shipping.options import ShippingOptions
 
 
 class CartServicer(checkout_pb2_grpc.CartServicer):
-    def __init__(self, carts: Carts) -> None:
+    def __init__(self, carts: Carts, shipping: ShippingOptions) -> None:
         self._carts = carts
+        self._shipping = shipping
 
     async def CreateCart(self, request: pb.CreateCartRequest, context: object) -> pb.CartView:
         lines = [(line.variant_id, line.quantity) for line in request.lines]
@@ -32,3 +35,11 @@ class CartServicer(checkout_pb2_grpc.CartServicer):
 
     async def RemoveLine(self, request: pb.RemoveLineRequest, context: object) -> pb.CartView:
         return cart_message(await self._carts.remove(request.cart_id, request.line_id))
+
+    async def ListShippingRates(
+        self, request: pb.ListShippingRatesRequest, context: object
+    ) -> pb.ListShippingRatesResponse:
+        found = await self._shipping.for_cart(
+            request.cart_id, request.address.country, request.address.region
+        )
+        return options_message(found)

@@ -33,6 +33,7 @@ from services.checkout.checkout.storage import (
     check_key,
     fingerprint,
 )
+from services.checkout.checkout.totals_rules import check_shipping, price_checkout
 from services.checkout.config import CheckoutSettings
 from services.checkout.orders.rules import Order
 from services.checkout.payments.rules import (
@@ -117,6 +118,14 @@ def _move(record: Record, event: Event, **changes: Any) -> Record:
     if target is None:
         raise RuntimeError(f"{event} does not apply to a {record.state} checkout")
     return record.moved(target, **changes)
+
+
+class _Undone(Exception):
+    """Refused once the stock was taken: raised inside the transaction to roll it back."""
+
+    def __init__(self, refusal: DomainError) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 def _utcnow() -> datetime:
@@ -283,6 +292,32 @@ class CheckoutFlow:
                 refusal = FailedPrecondition("the cart is empty")
         except NotFound as exc:
             refusal = exc
+        try:
+            return await self._reserve_in_tx(store_id, record, wanted, refusal)
+        except _Undone as undone:
+            # Priced after the stock was taken (the lines' current prices and weights) and
+            # refused: that transaction rolled back, so nothing is held; record why.
+            async with self._storage.transaction(store_id) as tx:
+                current = await tx.get(record.id, lock=True)
+                if current.state is not State.PROCESSING:
+                    return None
+                failed = _move(
+                    current,
+                    Event.NOT_RESERVED,
+                    error_code=undone.refusal.code,
+                    error_message=undone.refusal.message,
+                )
+                await tx.save(failed)
+                return failed
+
+    async def _reserve_in_tx(
+        self,
+        store_id: int,
+        record: Record,
+        wanted: dict[uuid.UUID, int],
+        refusal: DomainError | None,
+    ) -> Record | None:
+        address = record.request["shipping_address"]
         async with self._storage.transaction(store_id) as tx:
             current = await tx.get(record.id, lock=True)
             if current.state is not State.PROCESSING:
@@ -296,10 +331,25 @@ class CheckoutFlow:
                 )
             if refusal is None and not (account.charges_enabled and account.stripe_account_id):
                 refusal = FailedPrecondition("this store cannot accept payments yet")
+            setup = None
+            if refusal is None:
+                # Where the store ships and the requested rate, checked before any stock is
+                # taken: an address outside every zone reserves nothing.
+                setup = await tx.pricing_setup(
+                    address.get("country", ""),
+                    address.get("region", ""),
+                    record.request.get("shipping_rate_id", ""),
+                )
+                refusal = check_shipping(
+                    setup,
+                    address.get("country", ""),
+                    address.get("region", ""),
+                    record.request.get("shipping_rate_id", ""),
+                )
             taken = None if refusal else await tx.take_stock(wanted)
             if isinstance(taken, Shortage):
                 refusal = FailedPrecondition("cannot reserve: " + "; ".join(taken.problems))
-            if refusal is not None or taken is None or isinstance(taken, Shortage):
+            if refusal is not None or taken is None or isinstance(taken, Shortage) or not setup:
                 refusal = refusal or FailedPrecondition("cannot reserve")
                 failed = _move(
                     current,
@@ -310,7 +360,16 @@ class CheckoutFlow:
                 await tx.save(failed)
                 return failed
             lines, currency = taken
-            amount = sum(line.quantity * line.unit_price for line in lines)
+            priced = price_checkout(
+                setup,
+                [line.quantity * line.unit_price for line in lines],
+                sum(line.quantity * line.weight_grams for line in lines),
+                currency,
+            )
+            if isinstance(priced, FailedPrecondition):
+                raise _Undone(priced)  # rolls the stock back with the transaction
+            # The amount charged is the order's total, shipping and tax included.
+            amount = priced.totals.total
             reserved = _move(
                 current,
                 Event.RESERVED,
@@ -319,6 +378,7 @@ class CheckoutFlow:
                 amount=amount,
                 application_fee=platform_fee(account.plan, amount),
                 payment_account=account.stripe_account_id,
+                pricing=priced.snapshot(),
                 # The create is sent next: from now on only ever with this attempt's key.
                 intent_requested_at=self._now(),
             )

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
-
+from services.checkout.checkout.claims import StaleCheckouts
 from services.checkout.checkout.flow import CheckoutFlow
 from services.common.workers import PeriodicWorker
 
@@ -29,27 +28,23 @@ class RecoveryWorker(PeriodicWorker):
 
     def __init__(
         self,
-        worker_pool: asyncpg.Pool,
+        stale: StaleCheckouts,
         flow: CheckoutFlow,
         *,
         lease_seconds: int,
         interval: float = 1.0,
     ) -> None:
         super().__init__()
-        self._worker_pool = worker_pool
+        self._stale = stale
         self._flow = flow
         self._lease = lease_seconds
         self.interval = interval
 
     async def run_once(self) -> bool:
-        claimed = await self._worker_pool.fetch(
-            "SELECT store_id, checkout_id FROM platform.claim_stale_checkouts($1, $2)",
-            BATCH,
-            self._lease,
-        )
-        for row in claimed:
+        claimed = await self._stale.claim(BATCH, self._lease)
+        for store_id, checkout_id in claimed:
             try:
-                await self._flow.recover(row["store_id"], row["checkout_id"])
+                await self._flow.recover(store_id, checkout_id)
             except Exception:
-                log.exception("recovering checkout %s failed; will retry", row["checkout_id"])
+                log.exception("recovering checkout %s failed; will retry", checkout_id)
         return len(claimed) == BATCH

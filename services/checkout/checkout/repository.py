@@ -22,15 +22,18 @@ from services.checkout.checkout.storage import (
     ReservedLine,
     Shortage,
 )
+from services.checkout.checkout.totals_rules import PricingSetup
 from services.checkout.orders import repository as orders
 from services.checkout.orders.rules import Order
+from services.checkout.shipping import repository as shipping
 from services.common.db import fetch_one, tenant_transaction
 from services.common.dedupe import first_time
 
 _COLUMNS = """id, state, attempt, request::text AS request, created_at,
               reserved_lines::text AS reserved_lines, currency, amount, application_fee,
               payment_account, payment_intent_id, client_secret, intent_requested_at, order_id,
-              response, error_code, error_message, finalize_failures, last_error, refund_id"""
+              response, error_code, error_message, finalize_failures, last_error, refund_id,
+              pricing::text AS pricing"""
 
 
 def _lines(raw: str | None) -> tuple[ReservedLine, ...]:
@@ -59,6 +62,7 @@ def _record(row: asyncpg.Record) -> Record:
         finalize_failures=row["finalize_failures"],
         last_error=row["last_error"],
         refund_id=row["refund_id"],
+        pricing=json.loads(row["pricing"]) if row["pricing"] else None,
     )
 
 
@@ -77,7 +81,7 @@ class PgCheckoutTx:
         row = await self._conn.fetchrow(
             f"""INSERT INTO checkouts (store_id, idempotency_key, fingerprint, state,
                                        lease_until, request)
-                VALUES ($1, $2, $3, 'processing', clock_timestamp() + make_interval(secs => $4),
+                VALUES ($1, $2, $3, 'processing', now() + make_interval(secs => $4),
                         $5::jsonb)
                 ON CONFLICT (store_id, idempotency_key) DO NOTHING
                 RETURNING {_COLUMNS}""",
@@ -93,7 +97,7 @@ class PgCheckoutTx:
         # The insert conflicted, so the row exists; FOR UPDATE waits for its writer.
         row = await fetch_one(
             self._conn,
-            f"""SELECT {_COLUMNS}, fingerprint, lease_until > clock_timestamp() AS leased
+            f"""SELECT {_COLUMNS}, fingerprint, lease_until > now() AS leased
                 FROM checkouts WHERE store_id = $1 AND idempotency_key = $2 FOR UPDATE""",
             self.store_id,
             key,
@@ -119,9 +123,10 @@ class PgCheckoutTx:
                    payment_intent_id = $10, client_secret = $11, intent_requested_at = $12,
                    order_id = $13, response = $14, error_code = $15, error_message = $16,
                    finalize_failures = $17, last_error = $18, refund_id = $19,
+                   pricing = $21::jsonb,
                    lease_until = CASE WHEN $20::float8 IS NULL THEN lease_until
-                                      ELSE clock_timestamp() + make_interval(secs => $20) END,
-                   updated_at = clock_timestamp()
+                                      ELSE now() + make_interval(secs => $20) END,
+                   updated_at = now()
                WHERE store_id = $1 AND id = $2""",
             self.store_id,
             record.id,
@@ -143,6 +148,7 @@ class PgCheckoutTx:
             record.last_error,
             record.refund_id,
             lease_seconds,
+            json.dumps(record.pricing) if record.pricing is not None else None,
         )
 
     async def take_stock(
@@ -176,6 +182,9 @@ class PgCheckoutTx:
         return PaymentsAccount(
             row["stripe_account_id"], row["charges_enabled"], row["plan"], row["status"]
         )
+
+    async def pricing_setup(self, country: str, region: str, rate_id: str) -> PricingSetup:
+        return await shipping.setup_for(self._conn, self.store_id, country, region, rate_id)
 
     async def first_time(self, consumer: str, key: str) -> bool:
         return await first_time(self._conn, self.store_id, consumer, key)

@@ -18,15 +18,20 @@ def checkout_request(
     shipping_address: dict[str, Any],
     billing_address: dict[str, Any],
     payment_method: str,
+    shipping_rate_id: str = "",
 ) -> dict[str, Any]:
-    """The request as recorded and fingerprinted (billing defaults to shipping)."""
-    return {
+    """The request as recorded and fingerprinted (billing defaults to shipping). The shipping
+    rate is recorded only when given, so requests without one keep their fingerprints."""
+    request = {
         "cart_id": cart_id,
         "email": email.strip(),
         "shipping_address": shipping_address,
         "billing_address": billing_address or shipping_address,
         "payment_method": payment_method,
     }
+    if shipping_rate_id.strip():
+        request["shipping_rate_id"] = shipping_rate_id.strip()
+    return request
 
 
 def validate(request: dict[str, Any]) -> None:

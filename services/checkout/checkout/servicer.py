@@ -71,6 +71,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServicer):
                 address_dict(request.billing_address) if request.HasField("billing_address") else {}
             ),
             payment_method=request.payment_method,
+            shipping_rate_id=request.shipping_rate_id,
         )
         outcome = await self._flow.checkout(wanted, keys[0] if len(keys) == 1 else None)
         return outcome_message(outcome)

@@ -20,7 +20,7 @@ from services.common.stock_rules import cannot_sell
 
 _LOCK = """
 SELECT v.id, v.product_id, v.sku, v.price, v.currency, v.inventory_quantity,
-       v.inventory_policy, p.status,
+       v.inventory_policy, p.status, coalesce(v.weight_grams, 0) AS weight_grams,
        p.title || CASE WHEN v.title = 'Default Title' THEN '' ELSE ' - ' || v.title END AS title
 FROM variants v JOIN products p ON p.store_id = v.store_id AND p.id = v.product_id
 WHERE v.store_id = $1 AND v.id = ANY($2::uuid[])
@@ -64,6 +64,7 @@ async def take(
             title=rows[v]["title"],
             quantity=q,
             unit_price=rows[v]["price"],
+            weight_grams=rows[v]["weight_grams"],
         )
         for v, q in sorted(wanted.items())
     )

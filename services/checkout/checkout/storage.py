@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.checkout.checkout.states import State
+from services.checkout.checkout.totals_rules import PricingSetup
 from services.checkout.orders.rules import Order
 from services.common.errors import InvalidArgument
 
@@ -31,6 +32,8 @@ class ReservedLine:
     title: str
     quantity: int
     unit_price: int
+    # Grams per unit (0: no weight set), for weight-band shipping rates.
+    weight_grams: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Record:
     finalize_failures: int = 0
     last_error: str | None = None
     refund_id: str | None = None
+    # What the reservation priced: shipping rate, per-line tax, the itemised totals
+    # (totals_rules.Priced.snapshot); None for a checkout reserved before shipping existed.
+    pricing: dict[str, Any] | None = None
 
     def moved(self, state: State, **changes: Any) -> Record:
         return replace(self, state=state, **changes)
@@ -126,6 +132,9 @@ class CheckoutTx(Protocol):
     async def order_for_intent(self, payment_intent_id: str) -> Order | None: ...
 
     async def payments_account(self) -> PaymentsAccount: ...
+
+    async def pricing_setup(self, country: str, region: str, rate_id: str) -> PricingSetup:
+        """The store's shipping and tax facts for this address and requested rate."""
 
     async def first_time(self, consumer: str, key: str) -> bool:
         """Records an input's key for `consumer` in this transaction; False if seen before."""

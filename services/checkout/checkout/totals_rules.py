@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.checkout.shipping.rules import ZoneRate, in_zone, price_of
 from services.checkout.tax.rules import TaxSettings, refunded_tax_share, tax_of
+from services.common.errors import FailedPrecondition
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,86 @@ def line_refund_value(
     if not inclusive:
         value += refunded_tax_share(line_tax, quantity, refunded_before, refunding)
     return value
+
+
+@dataclass(frozen=True)
+class PricingSetup:
+    """What the store says about shipping and tax for one address, read in the checkout's
+    transaction (services.checkout.shipping.repository)."""
+
+    ships: bool  # the store has any shipping zone
+    covered: bool  # one of its zones covers the address
+    rate: ZoneRate | None  # the requested rate, if it exists
+    settings: TaxSettings
+    tax_rate: int  # rate_millipercent for the address (0: none)
+
+
+@dataclass(frozen=True)
+class Priced:
+    totals: Totals
+    rate_id: str | None
+    rate_name: str | None
+    settings: TaxSettings
+
+    def snapshot(self) -> dict[str, object]:
+        """What the checkout record keeps (and the order is written from)."""
+        t = self.totals
+        return {
+            "subtotal": t.subtotal,
+            "shipping": t.shipping,
+            "tax": t.tax,
+            "discount": t.discount,
+            "total": t.total,
+            "shipping_tax": t.shipping_tax,
+            "line_taxes": list(t.line_taxes),
+            "prices_include_tax": self.settings.prices_include_tax,
+            "shipping_rate_id": self.rate_id,
+            "shipping_rate_name": self.rate_name,
+        }
+
+
+def check_shipping(
+    setup: PricingSetup, country: str, region: str, rate_id: str
+) -> FailedPrecondition | None:
+    """Why this address or rate cannot be checked out, before anything is reserved."""
+    if not setup.ships:
+        if rate_id and setup.rate is None:
+            return FailedPrecondition("shipping_rate_id: this store has no such shipping rate")
+        return None
+    if not setup.covered:
+        return FailedPrecondition(
+            f"this store does not ship to {country.upper()}; nothing was reserved"
+        )
+    if not rate_id:
+        return FailedPrecondition(
+            "shipping_rate_id: is required; choose one of the options ListShippingRates"
+            " answers for this address"
+        )
+    if setup.rate is None or not in_zone(setup.rate.areas, country, region):
+        return FailedPrecondition(
+            "shipping_rate_id: this shipping rate no longer applies to this address; list the"
+            " shipping rates again"
+        )
+    return None
+
+
+def price_checkout(
+    setup: PricingSetup,
+    line_amounts: Sequence[int],
+    weight_grams: int,
+    currency: str,
+) -> Priced | FailedPrecondition:
+    """The order's totals from the lines as reserved (their current prices), once
+    check_shipping passed."""
+    shipping_price = 0
+    rate = setup.rate if setup.ships else None
+    if rate is not None:
+        price = price_of(rate.rate, sum(line_amounts), weight_grams)
+        if price is None or rate.currency != currency:
+            return FailedPrecondition(
+                "shipping_rate_id: this shipping rate no longer applies to this cart (its"
+                " weight or currency); list the shipping rates again"
+            )
+        shipping_price = price
+    totals = order_totals(line_amounts, shipping_price, setup.tax_rate, setup.settings)
+    return Priced(totals, rate.id if rate else None, rate.name if rate else None, setup.settings)

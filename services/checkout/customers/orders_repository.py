@@ -41,7 +41,7 @@ async def erase_from_orders(
     rows = await conn.fetch(
         """UPDATE orders
            SET email = '', shipping_address = '{}'::jsonb, billing_address = '{}'::jsonb,
-               updated_at = clock_timestamp()
+               updated_at = now()
            WHERE store_id = $1 AND customer_id = $2
            RETURNING id""",
         store_id,
@@ -76,7 +76,7 @@ async def erase_from_checkouts(
         """UPDATE checkouts
            SET request = request || '{"email": "", "shipping_address": {},
                                       "billing_address": {}}'::jsonb,
-               updated_at = clock_timestamp()
+               updated_at = now()
            WHERE store_id = $1 AND lower(request ->> 'email') = $2""",
         store_id,
         email_key,

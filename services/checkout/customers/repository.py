@@ -119,10 +119,10 @@ async def _insert(
                                   password_changed_at, marketing_state, marketing_source,
                                   marketing_updated_at, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5::jsonb, $6,
-                   CASE WHEN $6::text IS NULL THEN NULL ELSE clock_timestamp() END,
+                   CASE WHEN $6::text IS NULL THEN NULL ELSE now() END,
                    coalesce($7, 'not_subscribed'), $8,
-                   CASE WHEN $7::text IS NULL THEN NULL ELSE clock_timestamp() END,
-                   clock_timestamp(), clock_timestamp())
+                   CASE WHEN $7::text IS NULL THEN NULL ELSE now() END,
+                   now(), now())
            ON CONFLICT (store_id, lower(email)) DO NOTHING
            RETURNING id""",
         store_id,
@@ -193,7 +193,7 @@ async def fill_default_address(
     await conn.execute(
         """UPDATE customers
            SET default_address = coalesce(default_address, $3::jsonb),
-               name = coalesce(name, $4), updated_at = clock_timestamp()
+               name = coalesce(name, $4), updated_at = now()
            WHERE store_id = $1 AND id = $2 AND erased_at IS NULL
              AND (default_address IS NULL OR name IS NULL)""",
         store_id,
@@ -211,7 +211,7 @@ async def refresh_totals(conn: asyncpg.Connection, store_id: int, customer_id: u
     )
     await conn.execute(
         """UPDATE customers c
-           SET orders_count = t.placed, total_spent = t.spent, updated_at = clock_timestamp()
+           SET orders_count = t.placed, total_spent = t.spent, updated_at = now()
            FROM (SELECT count(*) FILTER (WHERE o.status <> 'cancelled') AS placed,
                         coalesce(sum(o.total - o.refunded), 0) AS spent
                  FROM orders o WHERE o.store_id = $1 AND o.customer_id = $2) t
@@ -276,8 +276,8 @@ async def update(
                marketing_source = CASE WHEN $7::text IS NULL THEN marketing_source
                                        ELSE 'admin' END,
                marketing_updated_at = CASE WHEN $7::text IS NULL THEN marketing_updated_at
-                                           ELSE clock_timestamp() END,
-               updated_at = clock_timestamp()
+                                           ELSE now() END,
+               updated_at = now()
            WHERE store_id = $1 AND id = $2 AND erased_at IS NULL
              AND (($3 AND note IS DISTINCT FROM nullif($4, ''))
                   OR ($5 AND tags IS DISTINCT FROM $6::text[])
@@ -316,14 +316,14 @@ async def activate(
     customer_id = await _lock_by_email(conn, store_id, new.email)
     status = await conn.execute(
         """UPDATE customers
-           SET password_hash = $3, password_changed_at = clock_timestamp(),
+           SET password_hash = $3, password_changed_at = now(),
                name = coalesce(name, $4),
                marketing_state = coalesce($5, marketing_state),
                marketing_source = CASE WHEN $5::text IS NULL THEN marketing_source
                                        ELSE 'registration' END,
                marketing_updated_at = CASE WHEN $5::text IS NULL THEN marketing_updated_at
-                                           ELSE clock_timestamp() END,
-               updated_at = clock_timestamp()
+                                           ELSE now() END,
+               updated_at = now()
            WHERE store_id = $1 AND id = $2 AND password_hash IS NULL AND erased_at IS NULL""",
         store_id,
         customer_id,
@@ -343,8 +343,8 @@ async def set_password(
     conn: asyncpg.Connection, store_id: int, customer_id: uuid.UUID, hashed: str
 ) -> bool:
     status = await conn.execute(
-        """UPDATE customers SET password_hash = $3, password_changed_at = clock_timestamp(),
-                                updated_at = clock_timestamp()
+        """UPDATE customers SET password_hash = $3, password_changed_at = now(),
+                                updated_at = now()
            WHERE store_id = $1 AND id = $2 AND password_hash IS NOT NULL AND erased_at IS NULL""",
         store_id,
         customer_id,
@@ -360,8 +360,8 @@ async def erase(conn: asyncpg.Connection, store_id: int, customer_id: uuid.UUID)
            SET email = NULL, name = NULL, phone = NULL, default_address = NULL, note = NULL,
                tags = '{}', password_hash = NULL, password_changed_at = NULL,
                marketing_state = 'not_subscribed', marketing_source = NULL,
-               marketing_updated_at = NULL, erased_at = clock_timestamp(),
-               updated_at = clock_timestamp()
+               marketing_updated_at = NULL, erased_at = now(),
+               updated_at = now()
            WHERE store_id = $1 AND id = $2 AND erased_at IS NULL""",
         store_id,
         customer_id,
@@ -393,7 +393,7 @@ async def audit(
 ) -> None:
     await conn.execute(
         """INSERT INTO audit_events (store_id, id, action, subject, actor, details, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb, clock_timestamp())""",
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())""",
         store_id,
         uuid.uuid4(),
         action,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.checkout.checkout.totals_rules import line_refund_value
 from services.checkout.orders import repository as orders
 from services.checkout.orders.refund_rules import refund_metadata
 from services.checkout.orders.refunds import AdminAction, Refunds
@@ -114,8 +115,20 @@ class OrderAdmin:
                     f"must be 1 to {item.quantity - item.refunded_quantity} (not yet refunded)",
                 )
             lines[variant_id] = quantity
+        # A line's value includes its share of the line's tax when the tax was added on top
+        # (cumulative, so refunding every unit returns exactly the tax it was charged).
         amount = request.amount or (
-            sum(by_variant[v].unit_price * q for v, q in lines.items())
+            sum(
+                line_refund_value(
+                    by_variant[v].unit_price,
+                    by_variant[v].quantity,
+                    by_variant[v].tax,
+                    by_variant[v].refunded_quantity,
+                    q,
+                    order.prices_include_tax,
+                )
+                for v, q in lines.items()
+            )
             if lines
             else order.total - order.refunded
         )

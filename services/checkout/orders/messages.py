@@ -31,6 +31,8 @@ def order_message(order: Order) -> pb.Order:
                 unit_price=money(line.unit_price, order.currency),
                 total=money(line.unit_price * line.quantity, order.currency),
                 refunded_quantity=line.refunded_quantity,
+                tax=money(line.tax, order.currency),
+                fulfilled_quantity=line.fulfilled_quantity,
             )
             for line in order.lines
         ],
@@ -60,4 +62,13 @@ def order_message(order: Order) -> pb.Order:
         disputed=order.disputed,
         dispute_status=order.dispute_status or "",
         customer_id=str(order.customer_id) if order.customer_id else "",
+        subtotal=money(order.subtotal, order.currency),
+        shipping=money(order.shipping, order.currency),
+        tax=money(order.tax, order.currency),
+        discount=money(order.discount, order.currency),
+        prices_include_tax=order.prices_include_tax,
+        payment_status=order.payment_status,
+        fulfillment_status=order.fulfillment_status,
+        shipping_rate_id=order.shipping_rate_id or "",
+        shipping_rate_name=order.shipping_rate_name or "",
     )

@@ -27,7 +27,7 @@ from services.checkout.orders.refund_rules import (
     RecordedRefund,
     reconcile,
 )
-from services.checkout.orders.rules import Order
+from services.checkout.orders.rules import Order, payment_status
 from services.checkout.payments.rules import FeeState, PaymentUnavailable, Refund
 from services.common import metrics, outbox
 from services.common.db import tenant_transaction
@@ -140,6 +140,7 @@ class Refunds:
                 status=plan.status,
                 application_fee_refunded=plan.application_fee_refunded,
                 admin_refund=admin is not None and admin.refund is not None,
+                payment_status=payment_status(plan.status, order.total, plan.refunded),
             )
             # The customer's orders_count and total_spent follow the order (same transaction).
             await customers.refresh_totals_of_order(conn, store_id, order_id)

@@ -72,13 +72,13 @@ async def write_refunds(
                                 status, failure_reason, source, cancellation, fee_refunded,
                                 stripe_created_at, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                   clock_timestamp(), clock_timestamp())
+                   now(), now())
            ON CONFLICT (store_id, stripe_refund_id) DO UPDATE
              SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
                  fee_refunded = EXCLUDED.fee_refunded,
                  stripe_created_at = coalesce(refunds.stripe_created_at,
                                               EXCLUDED.stripe_created_at),
-                 updated_at = clock_timestamp()
+                 updated_at = now()
            WHERE refunds.store_id = $1 AND refunds.order_id = $3""",
         [
             (
@@ -109,11 +109,13 @@ async def set_refund_totals(
     status: str,
     application_fee_refunded: int,
     admin_refund: bool,
+    payment_status: str,
 ) -> None:
     await conn.execute(
         """UPDATE orders
            SET refunded = $3, status = $4, application_fee_refunded = $5,
-               admin_refunds = admin_refunds + $6, updated_at = clock_timestamp()
+               admin_refunds = admin_refunds + $6, payment_status = $7,
+               updated_at = now()
            WHERE store_id = $1 AND id = $2""",
         store_id,
         order_id,
@@ -121,6 +123,7 @@ async def set_refund_totals(
         status,
         application_fee_refunded,
         1 if admin_refund else 0,
+        payment_status,
     )
 
 
@@ -151,10 +154,10 @@ async def write_dispute(
         """INSERT INTO disputes (store_id, id, order_id, stripe_dispute_id, amount, currency,
                                  status, reason, evidence_due_by, stripe_created_at,
                                  created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp(), clock_timestamp())
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), now())
            ON CONFLICT (store_id, stripe_dispute_id) DO UPDATE
              SET status = EXCLUDED.status, amount = EXCLUDED.amount,
-                 evidence_due_by = EXCLUDED.evidence_due_by, updated_at = clock_timestamp()
+                 evidence_due_by = EXCLUDED.evidence_due_by, updated_at = now()
            WHERE disputes.store_id = $1 AND disputes.order_id = $3""",
         store_id,
         uuid.uuid4(),

@@ -22,6 +22,10 @@ SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
        o.shipping_address::text AS shipping, o.billing_address::text AS billing,
        o.payment_intent_id, o.created_at, o.updated_at, o.checkout_id, o.application_fee,
        o.payment_account, o.application_fee_refunded, o.admin_refunds, o.customer_id,
+       o.subtotal, o.shipping AS shipping_amount, o.tax, o.discount, o.prices_include_tax,
+       o.payment_status,
+       o.fulfillment_status, o.shipping_rate->>'id' AS shipping_rate_id,
+       o.shipping_rate->>'name' AS shipping_rate_name,
        ARRAY(SELECT ROW(r.stripe_refund_id, r.amount, r.status, r.source, r.cancellation,
                         r.failure_reason, r.fee_refunded, r.created_at, r.updated_at)
              FROM refunds r WHERE r.store_id = o.store_id AND r.order_id = o.id
@@ -30,7 +34,7 @@ SELECT o.id, o.number, o.status, o.email, o.currency, o.total, o.refunded,
         ORDER BY coalesce(d.stripe_created_at, d.created_at) DESC, d.id LIMIT 1)
          AS dispute_status,
        ARRAY(SELECT ROW(i.variant_id, i.product_id, i.sku, i.title, i.quantity, i.unit_price,
-                        i.refunded_quantity)
+                        i.refunded_quantity, i.tax, i.fulfilled_quantity)
              FROM order_items i WHERE i.store_id = o.store_id AND i.order_id = o.id
              ORDER BY i.line) AS lines
 FROM orders o
@@ -50,8 +54,8 @@ def order_from_row(row: asyncpg.Record) -> Order:
         billing_address=json.loads(row["billing"]),
         payment_intent_id=row["payment_intent_id"],
         lines=tuple(
-            OrderLine(str(v), str(p), sku, title, q, price, refunded)
-            for v, p, sku, title, q, price, refunded in row["lines"]
+            OrderLine(str(v), str(p), sku, title, q, price, refunded, tax, fulfilled)
+            for v, p, sku, title, q, price, refunded, tax, fulfilled in row["lines"]
         ),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -63,6 +67,15 @@ def order_from_row(row: asyncpg.Record) -> Order:
         dispute_status=row["dispute_status"],
         admin_refunds=row["admin_refunds"],
         customer_id=row["customer_id"],
+        subtotal=row["subtotal"],
+        shipping=row["shipping_amount"],
+        tax=row["tax"],
+        discount=row["discount"],
+        prices_include_tax=row["prices_include_tax"],
+        payment_status=row["payment_status"],
+        fulfillment_status=row["fulfillment_status"],
+        shipping_rate_id=row["shipping_rate_id"],
+        shipping_rate_name=row["shipping_rate_name"],
     )
 
 
@@ -83,6 +96,14 @@ def order_event_data(order: Order) -> dict[str, Any]:
         "customer_id": str(order.customer_id) if order.customer_id else None,
         "currency": order.currency,
         "total_minor": order.total,
+        "subtotal_minor": order.subtotal,
+        "shipping_minor": order.shipping,
+        "tax_minor": order.tax,
+        "discount_minor": order.discount,
+        "prices_include_tax": order.prices_include_tax,
+        "shipping_rate_name": order.shipping_rate_name,
+        "payment_status": order.payment_status,
+        "fulfillment_status": order.fulfillment_status,
         "created_at": order.created_at.isoformat(),
         "lines": [
             {
@@ -93,6 +114,7 @@ def order_event_data(order: Order) -> dict[str, Any]:
                 "product_id": line.product_id,
                 "unit_price_minor": line.unit_price,
                 "total_minor": line.unit_price * line.quantity,
+                "tax_minor": line.tax,
             }
             for line in order.lines
         ],
@@ -115,11 +137,20 @@ async def create_from_checkout(
     shipping = request["shipping_address"]
     billing = request.get("billing_address") or shipping
     customer_id = await customers.link_order(conn, store_id, request["email"], shipping)
+    # What the reservation priced (a checkout reserved before shipping existed: its amount).
+    pricing = record.pricing or {"subtotal": record.amount, "line_taxes": []}
+    rate = (
+        json.dumps({"id": pricing["shipping_rate_id"], "name": pricing["shipping_rate_name"]})
+        if pricing.get("shipping_rate_id")
+        else None
+    )
     order_id = await conn.fetchval(
         """INSERT INTO orders (store_id, number, checkout_id, status, email, currency, total,
                                shipping_address, billing_address, payment_intent_id,
-                               application_fee, payment_account, customer_id)
-           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
+                               application_fee, payment_account, customer_id, subtotal,
+                               shipping, tax, discount, prices_include_tax, shipping_rate)
+           VALUES ($1, $2, $3, 'paid', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12,
+                   $13, $14, $15, $16, $17, $18::jsonb)
            RETURNING id""",
         store_id,
         number,
@@ -133,12 +164,19 @@ async def create_from_checkout(
         record.application_fee,
         record.payment_account,
         customer_id,
+        pricing["subtotal"],
+        pricing.get("shipping", 0),
+        pricing.get("tax", 0),
+        pricing.get("discount", 0),
+        bool(pricing.get("prices_include_tax")),
+        rate,
     )
     lines = record.reserved_lines
+    taxes = list(pricing.get("line_taxes") or []) + [0] * len(lines)
     await conn.executemany(
         """INSERT INTO order_items (store_id, order_id, line, variant_id, product_id, sku, title,
-                                    quantity, unit_price)
-           VALUES ($1, $2, $3, $4::uuid, $5::uuid, $6, $7, $8, $9)""",
+                                    quantity, unit_price, tax)
+           VALUES ($1, $2, $3, $4::uuid, $5::uuid, $6, $7, $8, $9, $10)""",
         [
             (
                 store_id,
@@ -150,6 +188,7 @@ async def create_from_checkout(
                 line.title,
                 line.quantity,
                 line.unit_price,
+                taxes[i - 1],
             )
             for i, line in enumerate(lines, 1)
         ],
@@ -157,8 +196,12 @@ async def create_from_checkout(
     if customer_id is not None:
         await customers.refresh_totals(conn, store_id, customer_id)
     order = await load(conn, store_id, order_id)
+    data = order_event_data(order)
+    # The order exists only once paid: orders/paid is announced with it.
     await outbox.record(
-        conn, outbox.order_event("created", order_event_data(order), f"order-created:{order.id}")
+        conn,
+        outbox.order_event("created", data, f"order-created:{order.id}"),
+        outbox.order_event("paid", data, f"order-paid:{order.id}"),
     )
     metrics.ORDERS_CREATED.inc()
     return order

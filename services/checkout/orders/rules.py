@@ -19,6 +19,9 @@ class OrderLine:
     quantity: int
     unit_price: int
     refunded_quantity: int
+    # This line's tax (inside unit_price x quantity when the order's prices include tax).
+    tax: int = 0
+    fulfilled_quantity: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,25 @@ class Order:
     admin_refunds: int = 0
     # The store's customer with this order's email (None for an order never linked).
     customer_id: uuid.UUID | None = None
+    # The itemised order: subtotal + shipping + tax - discount = total (a database CHECK).
+    subtotal: int = 0
+    shipping: int = 0
+    tax: int = 0
+    discount: int = 0
+    prices_include_tax: bool = False
+    payment_status: str = "paid"
+    fulfillment_status: str = "unfulfilled"
+    shipping_rate_id: str | None = None
+    shipping_rate_name: str | None = None
 
     @property
     def disputed(self) -> bool:
         return self.dispute_status is not None
+
+
+def payment_status(status: str, total: int, refunded: int) -> str:
+    """payment_status from the order's status and refunded amount: a cancellation that
+    returned nothing voided the payment."""
+    if refunded <= 0:
+        return "voided" if status == "cancelled" else "paid"
+    return "refunded" if refunded >= total else "partially_refunded"

@@ -82,7 +82,7 @@ class StoreAccounts:
                 """UPDATE stores
                    SET charges_enabled = $3, payouts_enabled = $4,
                        payments_details_submitted = $5, payments_requirements = $6::jsonb,
-                       payments_disabled_reason = $7, payments_updated_at = clock_timestamp()
+                       payments_disabled_reason = $7, payments_updated_at = now()
                    WHERE id = $1 AND stripe_account_id = $2""",
                 store_id,
                 state.account_id,

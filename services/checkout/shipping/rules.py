@@ -106,3 +106,23 @@ def validate_rate(rate: Rate) -> Rate:
         )
     v.raise_if_any()
     return rate
+
+
+@dataclass(frozen=True)
+class ZoneRate:
+    """A rate with what deciding on it needs: its zone's areas and the currency it is in."""
+
+    id: str
+    name: str
+    rate: Rate
+    areas: tuple[str, ...]
+    currency: str
+
+
+def rate_from_row(kind: str, price: int, free_above: int, bands: list[dict[str, int]]) -> Rate:
+    return Rate(
+        kind=kind,
+        price=price,
+        free_above=free_above,
+        bands=tuple(WeightBand(int(b["up_to_grams"]), int(b["price"])) for b in bands),
+    )

@@ -1,6 +1,8 @@
 """Emails over SMTP (plain text + HTML): the shopper's order confirmation (order.created),
-refund notice (order.refunded: made by the merchant here or in Stripe's Dashboard) and
-cancellation notice (order.cancelled) from orders.email; the store owner's notice of a failed
+refund notice (order.refunded: made by the merchant here or in Stripe's Dashboard),
+cancellation notice (order.cancelled) and shipping confirmation with the tracking link
+(fulfillment.created, and fulfillment.updated for changed tracking, when the merchant asked to
+notify the shopper) from orders.email; the store owner's notice of a failed
 payout (payout.failed) from payouts.email; an owner email change's code to the new address and
 the notice to the old one from store.email; a shopper's account activation link, "you have an
 account already" notice and password reset link from customers.email. Other events on those
@@ -30,6 +32,9 @@ MAILS: dict[str, tuple[str, Callable[[str, dict[str, Any]], templates.Mail]]] = 
     "order.created": ("shopper", templates.order_confirmation),
     "order.refunded": ("shopper", templates.order_refunded),
     "order.cancelled": ("shopper", templates.order_cancelled),
+    # Only when the merchant asked to notify the shopper (notify_customer).
+    "fulfillment.created": ("shopper", templates.shipping_confirmation),
+    "fulfillment.updated": ("shopper", templates.shipping_update),
     "payout.failed": ("owner", templates.payout_failed),
     "store.owner_email_confirmation": ("addressed", templates.owner_email_confirmation),
     "store.owner_email_changed": ("addressed", templates.owner_email_changed),
@@ -58,6 +63,8 @@ class EmailConsumer(Consumer):
         if mail is None:
             return
         audience, template = mail
+        if event["data"].get("notify_customer") is False:
+            return  # a fulfillment the merchant chose not to tell the shopper about
         store = await conn.fetchrow("SELECT name, owner_email FROM stores WHERE id = $1", store_id)
         store_name = (store["name"] if store else None) or "your store"
         data = event["data"]

@@ -17,6 +17,65 @@ def _html(*paragraphs: str) -> str:
     return "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
+def _itemised(order: dict[str, Any], currency: str) -> list[str]:
+    """Subtotal, shipping, tax and discount lines of the itemised order (events written before
+    the order was itemised carry none of them: nothing is shown)."""
+    if "subtotal_minor" not in order:
+        return []
+    said = [f"Subtotal: {format_money(int(order['subtotal_minor']), currency)}"]
+    shipping = int(order.get("shipping_minor") or 0)
+    if shipping or order.get("shipping_rate_name"):
+        name = order.get("shipping_rate_name") or "Shipping"
+        said.append(f"Shipping ({name}): {format_money(shipping, currency)}")
+    tax = int(order.get("tax_minor") or 0)
+    if tax:
+        label = "Tax (included in the prices)" if order.get("prices_include_tax") else "Tax"
+        said.append(f"{label}: {format_money(tax, currency)}")
+    discount = int(order.get("discount_minor") or 0)
+    if discount:
+        said.append(f"Discount: -{format_money(discount, currency)}")
+    return said
+
+
+def shipping_confirmation(store_name: str, data: dict[str, Any]) -> Mail:
+    """fulfillment.created / fulfillment.updated with notify_customer: what shipped and how
+    to follow it."""
+    number = data["order_number"]
+    updated = data.get("_kind") == "updated"
+    subject = (
+        f"{store_name}: tracking updated for order #{number}"
+        if updated
+        else f"{store_name}: order #{number} has shipped"
+    )
+    titles = data.get("titles") or {}
+    items = [
+        f"  {int(line['quantity'])} x {titles.get(line['variant_id'], line['variant_id'])}"
+        for line in data.get("lines", [])
+    ]
+    said = [
+        f"Items of your order #{number} at {store_name} are on their way:"
+        if not updated
+        else f"The tracking of your order #{number} at {store_name} has changed:",
+        "\n".join(items),
+    ]
+    carrier = " ".join(p for p in (data.get("tracking_company"), data.get("tracking_number")) if p)
+    if carrier:
+        said.append(f"Tracking: {carrier}")
+    if data.get("tracking_url"):
+        said.append(f"Follow your parcel: {data['tracking_url']}")
+    url = data.get("tracking_url")
+    shown = [html.escape(s).replace("\n", "<br>") for s in (said[:-1] if url else said)]
+    body_html = _html(*shown)
+    if url:
+        link = html.escape(url, quote=True)
+        body_html += f'<p>Follow your parcel: <a href="{link}">{link}</a></p>'
+    return subject, "\n\n".join(said) + "\n", body_html
+
+
+def shipping_update(store_name: str, data: dict[str, Any]) -> Mail:
+    return shipping_confirmation(store_name, {**data, "_kind": "updated"})
+
+
 def order_confirmation(store_name: str, order: dict[str, Any]) -> Mail:
     """(subject, text, html) for an order.created payload."""
     currency = order["currency"]
@@ -32,6 +91,7 @@ def order_confirmation(store_name: str, order: dict[str, Any]) -> Mail:
             for line in lines
         ),
         "",
+        *_itemised(order, currency),
         f"Total: {format_money(int(order['total_minor']), currency)}",
     ]
     rows = "".join(
@@ -42,7 +102,8 @@ def order_confirmation(store_name: str, order: dict[str, Any]) -> Mail:
     body_html = (
         f"<p>Thank you for your order <strong>#{html.escape(str(number))}</strong> at "
         f"{html.escape(store_name)}.</p><table>{rows}</table>"
-        f"<p>Total: <strong>{html.escape(format_money(int(order['total_minor']), currency))}"
+        + "".join(f"<p>{html.escape(p)}</p>" for p in _itemised(order, currency))
+        + f"<p>Total: <strong>{html.escape(format_money(int(order['total_minor']), currency))}"
         "</strong></p>"
     )
     return subject, "\n".join(text_lines) + "\n", body_html

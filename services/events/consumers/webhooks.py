@@ -31,7 +31,8 @@ from services.common.workers import PeriodicWorker
 from services.events.backoff import max_attempts, retry_delay
 from services.events.config import EventsConfig
 from services.events.consumers.base import Consumer
-from services.events.signing import sign
+from services.events.consumers.webhook_claims import DueDeliveries
+from services.events.signing import signature_header
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,13 @@ class WebhookConsumer(Consumer):
             return
         await conn.execute(
             """INSERT INTO webhook_deliveries (store_id, webhook_id, event_key, topic, payload)
-               SELECT store_id, id, $1, $2, $3::jsonb FROM webhooks WHERE topic = $2
+               SELECT store_id, id, $1, $2, $3::jsonb FROM webhooks
+               WHERE store_id = $4 AND topic = $2 AND deleted_at IS NULL
                ON CONFLICT DO NOTHING""",
             event["idempotencyKey"],
             topic,
             json.dumps(event["data"]),
+            store_id,
         )
 
     async def after_commit(self, store_id: int, event: dict[str, Any]) -> None:
@@ -79,11 +82,14 @@ class WebhookConsumer(Consumer):
 
 _LOAD = """
 SELECT d.id, d.webhook_id, d.event_key, d.topic, d.payload::text AS body, d.status, d.attempts,
-       w.url, w.secret, s.subdomain
+       w.url, w.secret, s.subdomain,
+       -- The secret a rotation replaced signs too until its overlap ends.
+       CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END
+         AS previous_secret
 FROM webhook_deliveries d
 JOIN webhooks w ON w.store_id = d.store_id AND w.id = d.webhook_id
 JOIN stores s ON s.id = d.store_id
-WHERE d.id = $1
+WHERE d.store_id = $1 AND d.id = $2
 """
 
 
@@ -103,7 +109,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
     ) -> None:
         super().__init__()
         self._pool = pool
-        self._worker_pool = worker_pool
+        self._due = DueDeliveries(pool, worker_pool)
         self._config = config
         self._max_attempts = max_attempts(config.webhook_retry_base, config.webhook_retry_budget)
         self._http = pinned_client(
@@ -116,15 +122,11 @@ class WebhookDeliveryWorker(PeriodicWorker):
 
     async def run_once(self) -> bool:
         try:
-            claimed = await self._worker_pool.fetch(
-                "SELECT store_id, delivery_id FROM platform.claim_webhook_deliveries($1, $2)",
-                CLAIM_BATCH,
-                LEASE_SECONDS,
-            )
+            claimed = await self._due.claim(CLAIM_BATCH, LEASE_SECONDS)
         except (OSError, asyncpg.PostgresError):
             log.warning("claiming webhook deliveries failed; retrying", exc_info=True)
             return False
-        await asyncio.gather(*(self._deliver(r["store_id"], r["delivery_id"]) for r in claimed))
+        await asyncio.gather(*(self._deliver(store, delivery) for store, delivery in claimed))
         # Claimed something: look again at once (more may be due).
         return bool(claimed)
 
@@ -139,7 +141,7 @@ class WebhookDeliveryWorker(PeriodicWorker):
     async def deliver(self, store_id: int, delivery_id) -> None:
         """One attempt at a pending delivery, logged (the claim's lease keeps others off it)."""
         async with tenant_transaction(self._pool, store_id=store_id, readonly=True) as conn:
-            row = await conn.fetchrow(_LOAD, delivery_id)
+            row = await conn.fetchrow(_LOAD, store_id, delivery_id)
         if row is None or row["status"] != "pending":
             return
         body = row["body"].encode()
@@ -152,7 +154,9 @@ class WebhookDeliveryWorker(PeriodicWorker):
             "x-shop-webhook-id": str(row["webhook_id"]),
             "x-shop-event-id": row["event_key"],
             "x-shop-timestamp": str(timestamp),
-            "x-shop-signature": sign(row["secret"], timestamp, body),
+            "x-shop-signature": signature_header(
+                [row["secret"], *filter(None, [row["previous_secret"]])], timestamp, body
+            ),
         }
         started = datetime.now(UTC)
         clock = time.perf_counter()
@@ -202,10 +206,12 @@ class WebhookDeliveryWorker(PeriodicWorker):
             await conn.execute(
                 """UPDATE webhook_deliveries
                    SET status = $2, attempts = $3, leased_until = NULL,
-                       next_attempt_at = clock_timestamp() + make_interval(secs => $4)
-                   WHERE id = $1""",
+                       next_attempt_at = now() + make_interval(secs => $4)
+                   WHERE store_id = $5 AND id = $1 AND status = 'pending'""",
+                # (not 'pending': the webhook was deleted meanwhile; it stays cancelled)
                 row["id"],
                 status,
                 attempt,
                 delay,
+                store_id,
             )

@@ -35,6 +35,7 @@ ADMIN_SERVICES = {
     "shop.catalog.v1.InventoryAdmin": "catalog",
     "shop.catalog.v1.CollectionsAdmin": "catalog",
     "shop.checkout.v1.OrdersAdmin": "checkout",
+    "shop.checkout.v1.ShippingAdmin": "checkout",
     "shop.checkout.v1.PaymentsAdmin": "checkout",
     "shop.checkout.v1.ReportsAdmin": "checkout",
     "shop.checkout.v1.CustomersAdmin": "checkout",

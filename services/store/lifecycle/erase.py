@@ -154,8 +154,8 @@ class StoreEraser(PeriodicWorker):
         key = redact_key(store_id)
         async with tenant_transaction(self._pool, store_id=store_id) as conn:
             row = await conn.fetchrow(
-                """UPDATE stores SET erase_started_at = clock_timestamp()
-                   WHERE id = $1 AND status = 'closed' AND erase_after <= clock_timestamp()
+                """UPDATE stores SET erase_started_at = now()
+                   WHERE id = $1 AND status = 'closed' AND erase_after <= now()
                      AND erase_started_at IS NULL
                    RETURNING subdomain""",
                 store_id,

@@ -48,7 +48,7 @@ class OwnershipRepository:
             return await conn.fetchval(
                 """SELECT new_email FROM store_confirmations
                    WHERE store_id = $1 AND purpose = 'owner_email'
-                     AND expires_at > clock_timestamp()""",
+                     AND expires_at > now()""",
                 store_id,
             )
 
@@ -90,7 +90,7 @@ class OwnershipRepository:
                 conn, "SELECT owner_email FROM stores WHERE id = $1 FOR UPDATE", store_id
             )
             await conn.execute(
-                """UPDATE stores SET owner_email = $2, updated_at = clock_timestamp()
+                """UPDATE stores SET owner_email = $2, updated_at = now()
                    WHERE id = $1""",
                 store_id,
                 email,
@@ -143,7 +143,7 @@ class OwnershipRepository:
             if refusal is not None:
                 raise refusal  # rolls the variants back too
             await conn.execute(
-                """UPDATE stores SET currency = $2, updated_at = clock_timestamp()
+                """UPDATE stores SET currency = $2, updated_at = now()
                    WHERE id = $1""",
                 store_id,
                 currency,

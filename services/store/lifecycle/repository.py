@@ -58,7 +58,7 @@ class LifecycleRepository:
                 await conn.execute(
                     """UPDATE stores
                        SET status = $2, plan = $3, status_reason = $4, suspended_at = $5,
-                           closed_at = $6, erase_after = $7, updated_at = clock_timestamp()
+                           closed_at = $6, erase_after = $7, updated_at = now()
                        WHERE id = $1""",
                     store_id,
                     changed.status.value,

@@ -17,7 +17,7 @@ from services.store.operators.rules import AuditEntry, AuditQuery, encode_page_t
 _INSERT = """
 INSERT INTO operator_audit (at, operator_id, actor, action, target_store_id, request, outcome,
                             before, after)
-VALUES (clock_timestamp(), $1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb)
+VALUES (now(), $1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb)
 """
 
 

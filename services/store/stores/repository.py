@@ -20,7 +20,7 @@ _STORE_COLUMNS = """id, name, subdomain, owner_email, currency, created_at, them
      WHERE d.store_id = stores.id AND d.is_primary) AS primary_custom_domain,
     (SELECT c.new_email FROM store_confirmations c
      WHERE c.store_id = stores.id AND c.purpose = 'owner_email'
-       AND c.expires_at > clock_timestamp()) AS pending_owner_email"""
+       AND c.expires_at > now()) AS pending_owner_email"""
 
 
 def _store(row: asyncpg.Record) -> Store:

@@ -23,6 +23,11 @@ ALL_SCOPES = frozenset(
         "write_inventory",
         "read_orders",
         "write_orders",
+        # Mark orders shipped (fulfillments with tracking).
+        "write_fulfillments",
+        # Shipping zones and rates, tax rates and tax settings: read; create, change, delete.
+        "read_shipping",
+        "write_shipping",
         # Customers: list and read; update (note, tags, consent) and erase.
         "read_customers",
         "write_customers",

@@ -14,7 +14,12 @@ MAX_PAGE_SIZE = 100
 
 def _webhook(row: WebhookRow) -> pb.Webhook:
     return pb.Webhook(
-        id=str(row.id), topic=row.topic, url=row.url, created_at=to_timestamp(row.created_at)
+        id=str(row.id),
+        topic=row.topic,
+        url=row.url,
+        created_at=to_timestamp(row.created_at),
+        # None (no rotation in overlap) leaves the field unset.
+        previous_secret_expires_at=to_timestamp(row.previous_secret_expires_at),
     )
 
 
@@ -55,9 +60,14 @@ class WebhookAdminServicer(webhooks_pb2_grpc.WebhookAdminServicer):
         )
         return pb.ListWebhooksResponse(webhooks=[_webhook(r) for r in rows], next_page_token=token)
 
+    async def RotateWebhookSecret(self, request, context):
+        overlap = request.overlap_seconds if request.HasField("overlap_seconds") else None
+        row, secret = await self._webhooks.rotate_secret(request.id, overlap)
+        return pb.RotateWebhookSecretResponse(webhook=_webhook(row), secret=secret)
+
     async def DeleteWebhook(self, request, context):
-        await self._webhooks.delete(request.id)
-        return pb.DeleteWebhookResponse()
+        cancelled = await self._webhooks.delete(request.id)
+        return pb.DeleteWebhookResponse(cancelled_deliveries=cancelled)
 
     async def ListDeliveries(self, request, context):
         size = cursor.page_size(request.page_size, 20, MAX_PAGE_SIZE)
