@@ -37,6 +37,13 @@ def test_header_name_grpc_cannot_carry_on_an_admin_call(http, shop):
     assert r.status_code == 200, r.text
 
 
+def test_header_name_with_an_underscore_is_a_json_400(http, shop):
+    # Was: text/plain "Bad Request" (the edge refuses x_store_id lookalikes).
+    r = http.get("/v1/account", headers={"host": shop.host, "J2_": "$?<"})
+    assert r.status_code == 400
+    assert "underscore" in status_body(r, 3)["message"]
+
+
 def test_unknown_query_parameter_is_a_json_400_naming_it(http, shop):
     # Was: text/plain 'Could not find field "x-unknown" in the type ...'.
     r = http.get("/v1/products", headers={"host": shop.host}, params={"x-unknown": "42"})
