@@ -77,6 +77,12 @@ def write(stem: str, benchmark: str, settings: Any, **body: Any) -> Path:
         **body,
     }
     out.write_text(json.dumps(document, indent=2))
-    shown = out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out
-    print(f"\nwritten {shown}")
+    # The chart of the last run, under a stable name (bench/results/<stem>.png, linked from
+    # the README): imported here so a benchmark that fails to start needs no matplotlib.
+    from bench.charts import render
+
+    chart = render(document, folder / f"{stem}.png")
+    for path in (out, chart):
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        print(f"\nwritten {shown}")
     return out

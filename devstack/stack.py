@@ -34,6 +34,7 @@ from devstack.infra import free_port
 from devstack.migrate import migrate
 from devstack.pki import SERVICES as MESH_SERVICES
 from devstack.pki import MeshFiles, ensure_mesh
+from services.checkout.payments.event_types import HANDLED_EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".run"
@@ -232,6 +233,8 @@ class Stack:
             self.stripe_connect_webhook_secret,
             "--webhook-host",
             f"api.{self.platform_domain}",
+            # Subscribed only to what the platform acts on, as its real endpoints are.
+            *(arg for kind in HANDLED_EVENT_TYPES for arg in ("--webhook-event", kind)),
         ]
         self._spawn("stripe", args, self.service_env("stripe", self.ports.stripe))
         wait_http(

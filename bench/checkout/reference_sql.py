@@ -119,10 +119,12 @@ ACCOUNT = ["SELECT stripe_account_id FROM stores WHERE id = :store;"]
 NEXT_NUMBER = """INSERT INTO store_order_counters (store_id, last_number) VALUES (:store, 1001)
 ON CONFLICT (store_id) DO UPDATE SET last_number = store_order_counters.last_number + 1
 RETURNING last_number AS number \\gset"""
-ORDER = f"""INSERT INTO orders (store_id, number, checkout_id, status, email, currency, total,
-                    shipping_address, billing_address, payment_intent_id)
-VALUES (:store, :number, :c_id, 'paid', 'ada@example.com', 'USD', 2000, {text(ADDRESS)}::jsonb,
-        {text(ADDRESS)}::jsonb, 'pi_pgbench')
+# The order's totals add up (orders_totals_add_up, migration 0012): no shipping, tax or
+# discount here, so subtotal = total.
+ORDER = f"""INSERT INTO orders (store_id, number, checkout_id, status, email, currency, subtotal,
+                    total, shipping_address, billing_address, payment_intent_id)
+VALUES (:store, :number, :c_id, 'paid', 'ada@example.com', 'USD', 2000, 2000,
+        {text(ADDRESS)}::jsonb, {text(ADDRESS)}::jsonb, 'pi_pgbench')
 RETURNING id AS o_id \\gset"""
 ITEM = """INSERT INTO order_items (store_id, order_id, line, variant_id, product_id, sku, title,
                          quantity, unit_price)

@@ -48,6 +48,11 @@ from services.checkout.orders.rules import Order
 from services.checkout.orders.servicer import OrdersAdminServicer
 from services.checkout.payments.accounts import StoreAccounts
 from services.checkout.payments.connect import StripeConnect
+from services.checkout.payments.event_types import (
+    DISPUTE_EVENTS,
+    PAYOUT_EVENTS,
+    REFUND_EVENTS,
+)
 from services.checkout.payments.gateway import StripeGateway, stripe_client
 from services.checkout.payments.onboarding import Payments
 from services.checkout.payments.payouts import PayoutNews
@@ -110,21 +115,9 @@ def _closing(hasher: PasswordHasher) -> Callable[[], Awaitable[None]]:
 def stripe_side_handlers(part: Checkout) -> dict[str, Handler]:
     """What changes on Stripe's side and reaches the platform: refunds (made here or in the
     Dashboard), disputes, payouts. Each handler reads the object from Stripe now."""
-    refunds = dict.fromkeys(
-        ("charge.refunded", "refund.created", "refund.updated", "refund.failed"),
-        part.refunds.on_stripe_event,
-    )
-    disputes = dict.fromkeys(
-        (
-            "charge.dispute.created",
-            "charge.dispute.updated",
-            "charge.dispute.closed",
-            "charge.dispute.funds_withdrawn",
-            "charge.dispute.funds_reinstated",
-        ),
-        part.disputes.on_stripe_event,
-    )
-    payouts = dict.fromkeys(("payout.paid", "payout.failed"), part.payouts.on_stripe_event)
+    refunds = dict.fromkeys(REFUND_EVENTS, part.refunds.on_stripe_event)
+    disputes = dict.fromkeys(DISPUTE_EVENTS, part.disputes.on_stripe_event)
+    payouts = dict.fromkeys(PAYOUT_EVENTS, part.payouts.on_stripe_event)
     return {**refunds, **disputes, **payouts}
 
 

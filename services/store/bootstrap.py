@@ -22,21 +22,24 @@ from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
 from services.store.apidocs.reference import ApiReference
-from services.store.config import DomainSettings, LifecycleSettings
+from services.store.config import DomainSettings, EdgeSettings, LifecycleSettings
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
 from services.store.domains.recheck import DomainRechecker
 from services.store.domains.repository import DomainRepository
 from services.store.edge.api import TRANSCODED_SERVICES
 from services.store.edge.authz import AuthorizationServicer, EdgeAccess
+from services.store.edge.delta_xds import DeltaAggregatedServer
 from services.store.edge.json_guard import JsonBodyGuard
-from services.store.edge.route_sync import RouteSync
-from services.store.edge.routes import RouteTable
+from services.store.edge.route_reader import RouteReader
+from services.store.edge.route_sync import ChangeFeed, RouteSync
+from services.store.edge.routes import RouteTable, on_demand_route_configuration
 from services.store.edge.scopes import (
     admin_method_scopes,
     admin_read_methods,
     operator_method_scopes,
 )
+from services.store.edge.vhds import RouteConfigProvider, VirtualHostProvider
 from services.store.edge.xds import AggregatedDiscoveryServicer, RouteSnapshot
 from services.store.lifecycle.erase import StoreEraser
 from services.store.lifecycle.ownership import Ownership
@@ -79,6 +82,7 @@ def build(
     *,
     domain_settings: DomainSettings | None = None,
     lifecycle_settings: LifecycleSettings | None = None,
+    edge_settings: EdgeSettings | None = None,
     pool: asyncpg.Pool | None = None,
     control_pool: asyncpg.Pool | None = None,
     ops_pool: asyncpg.Pool | None = None,
@@ -89,7 +93,9 @@ def build(
     settings = domain_settings or DomainSettings.from_env(config.platform_domain)
     life = lifecycle_settings or LifecycleSettings.from_env()
     grace = timedelta(seconds=life.close_grace)
+    edge = edge_settings or EdgeSettings.from_env()
     snapshot = RouteSnapshot()
+    delta = DeltaAggregatedServer([RouteConfigProvider(snapshot)])
     owned = Owned()
     made: Slot[_Adapters] = Slot()
 
@@ -99,13 +105,32 @@ def build(
         ops = await owned.pool(ops_pool, life.ops_database_url, 4)
         eraser_db = await owned.pool(eraser_pool, life.eraser_database_url, 2)
         cache = owned.redis(redis_client, config.redis_url)
-        routes = RouteSync(
-            config.control_database_url,
-            control,
-            RouteTable(config.platform_domain),
-            snapshot,
-            config.platform_domain,
-        )
+        routes: ChangeFeed | RouteSync
+        if edge.routes == "on_demand":
+            reader = RouteReader(control, config.platform_domain)
+            vhosts = VirtualHostProvider(
+                reader,
+                hold_seconds=edge.vhost_hold_seconds,
+                max_held=edge.vhost_max_per_envoy,
+                absent_ttl=edge.absent_ttl_seconds,
+            )
+            delta.add(vhosts)
+            await snapshot.publish(on_demand_route_configuration(config.platform_domain))
+            routes = ChangeFeed(
+                config.control_database_url,
+                reader,
+                vhosts,
+                check_interval=edge.check_interval_seconds,
+            )
+        else:
+            routes = RouteSync(
+                config.control_database_url,
+                control,
+                RouteTable(config.platform_domain),
+                snapshot,
+                config.platform_domain,
+                resync_interval=edge.check_interval_seconds,
+            )
         await routes.start()
         owned.add(routes.stop)
         domains = DomainRepository(db, control)
@@ -184,7 +209,7 @@ def build(
             server,
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(
-            AggregatedDiscoveryServicer(snapshot), server
+            AggregatedDiscoveryServicer(snapshot, delta), server
         )
         return [
             "shop.store.v1.Platform",

@@ -36,6 +36,8 @@ def run_smoke(module: str, results: Path) -> dict:
     assert proc.returncode == 0, f"python -m {module} --smoke failed:\n{output}"
     written = list(results.glob("*.json"))
     assert len(written) == 1, f"{module} wrote {written}:\n{output}"
+    # Its chart (bench/charts.py), under the stable name the README links.
+    assert [p.suffix for p in results.glob("*.png")] == [".png"], output
     document = json.loads(written[0].read_text())
     assert document["settings"]["smoke"] is True
     assert {"benchmark", "at", "machine", "settings"} <= document.keys()

@@ -182,6 +182,17 @@ def test_delete_cancels_pending_deliveries_visibly_and_sends_nothing_more(
     # most the one that was already in flight when the delete committed).
     time.sleep(3)
     assert len(webhook_receiver.requests_to(path)) <= sent + 1
-    # The same URL can be subscribed again.
+    # The same URL can be subscribed again; new events reach the new webhook only.
     again, _ = subscribe(http, merchant, webhook_receiver, path)
     assert again != webhook_id
+    produce_low_stock(stack.app_dsn, int(merchant.id))
+    deadline = time.monotonic() + 20
+    while not [
+        r for r in webhook_receiver.requests_to(path) if r.headers["x-shop-webhook-id"] == again
+    ]:
+        assert time.monotonic() < deadline, "the new subscription got nothing"
+        time.sleep(0.05)
+    deliveries = http.get(
+        f"/v1/admin/webhooks/{webhook_id}/deliveries", headers=admin(merchant)
+    ).json()["deliveries"]
+    assert [d["status"] for d in deliveries] == ["cancelled"]

@@ -228,7 +228,7 @@ async def test_policies_have_no_subselects_and_name_their_roles(db_admin_dsn):
         )
         assert {p["tablename"] for p in tenant} == {t["relname"] for t in tables}
         for p in tenant:
-            assert sorted(p["roles"]) == ["shop_app", "shop_eraser"], p["tablename"]
+            assert sorted(p["roles"]) == ["shop_app", "shop_eraser", "shop_reaper"], p["tablename"]
             column = "id" if p["tablename"] == "stores" else "store_id"
             expected = f"({column} = (current_setting('app.current_store_id'::text))::bigint)"
             assert p["qual"] == expected == p["with_check"], p["tablename"]

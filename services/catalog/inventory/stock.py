@@ -77,15 +77,16 @@ class Inventory:
             row = await conn.fetchrow(
                 """UPDATE variants SET inventory_quantity = inventory_quantity + $2,
                        version = version + 1, updated_at = now()
-                   WHERE id = $1 AND version = $3
+                   WHERE store_id = $4 AND id = $1 AND version = $3
                      AND (inventory_policy = 'continue' OR inventory_quantity + $2 >= 0)
                    RETURNING id, sku, product_id, inventory_quantity, version, inventory_policy""",
                 vid,
                 delta,
                 expected_version,
+                store_id,
             )
             if row is None:
-                raise await self._why_not_adjusted(conn, vid, delta, expected_version)
+                raise await self._why_not_adjusted(conn, store_id, vid, delta, expected_version)
             after = level_from_row(row)
             before = Level(
                 after.variant_id,
@@ -102,12 +103,13 @@ class Inventory:
         return after
 
     async def _why_not_adjusted(
-        self, conn: asyncpg.Connection, vid: uuid.UUID, delta: int, expected: int
+        self, conn: asyncpg.Connection, store_id: int, vid: uuid.UUID, delta: int, expected: int
     ) -> Exception:
         row = await conn.fetchrow(
             """SELECT id, sku, product_id, inventory_quantity, version, inventory_policy
-               FROM variants WHERE id = $1""",
+               FROM variants WHERE store_id = $2 AND id = $1""",
             vid,
+            store_id,
         )
         if row is None:
             return NotFound(_NOT_FOUND)
@@ -140,8 +142,10 @@ class Inventory:
             # Lock in a fixed order (by id) so concurrent syncs and checkouts cannot deadlock.
             rows = await conn.fetch(
                 """SELECT id, sku, product_id, inventory_quantity, version, inventory_policy
-                   FROM variants WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE""",
+                   FROM variants WHERE store_id = $2 AND sku = ANY($1::text[])
+                   ORDER BY id FOR UPDATE""",
                 list(wanted),
+                store_id,
             )
             levels = {r["sku"]: level_from_row(r) for r in rows}
             refused = [

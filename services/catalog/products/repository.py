@@ -16,7 +16,7 @@ from services.catalog.products.rules import (
     is_available,
     validate_product,
 )
-from services.common.db import fetch_one, tenant_transaction
+from services.common.db import fetch_one, tenant_transaction, transaction_store
 from services.common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 from services.common.ids import parse_uuid
 
@@ -119,7 +119,10 @@ class CatalogRepository:
         async with tenant_transaction(self._pool) as conn:
             # FOR SHARE: a currency change (StoreAdmin.ChangeCurrency) waits for this product,
             # or this product waits for it and gets the new currency.
-            currency = await conn.fetchval("SELECT currency FROM stores FOR SHARE")
+            store = await transaction_store(conn)
+            currency = await conn.fetchval(
+                "SELECT currency FROM stores WHERE id = $1 FOR SHARE", store
+            )
             if currency is None:
                 raise FailedPrecondition("this store no longer exists")
             product = validate_product(draft, currency)
@@ -132,7 +135,9 @@ class CatalogRepository:
                 raise AlreadyExists(
                     "variants: a SKU was just taken by another variant of this store; retry"
                 ) from None
-            row = await fetch_one(conn, PRODUCT_SELECT + "WHERE p.id = $1", product_id)
+            row = await fetch_one(
+                conn, PRODUCT_SELECT + "WHERE p.store_id = $2 AND p.id = $1", product_id, store
+            )
         return product_from_row(row)
 
     async def _check_skus_free(self, conn: asyncpg.Connection, product: NewProduct) -> None:
@@ -141,7 +146,11 @@ class CatalogRepository:
             return
         taken = {
             r["sku"]
-            for r in await conn.fetch("SELECT sku FROM variants WHERE sku = ANY($1::text[])", skus)
+            for r in await conn.fetch(
+                "SELECT sku FROM variants WHERE store_id = $2 AND sku = ANY($1::text[])",
+                skus,
+                await transaction_store(conn),
+            )
         }
         violations = [
             FieldViolation(f"variants[{i}].sku", f"'{v.sku}' is already used in this store")
@@ -154,11 +163,11 @@ class CatalogRepository:
     async def _insert_variants(
         self, conn: asyncpg.Connection, product_id: uuid.UUID, product: NewProduct, currency: str
     ) -> None:
+        store = await transaction_store(conn)
         await conn.executemany(
             """INSERT INTO variants (store_id, product_id, position, sku, title, price,
                        compare_at_price, currency, inventory_quantity, inventory_policy, options)
-                   VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
-                           $6, $7, $8, $9, $10::jsonb)""",
+                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)""",
             [
                 (
                     product_id,
@@ -171,6 +180,7 @@ class CatalogRepository:
                     v.inventory_quantity,
                     v.inventory_policy,
                     json.dumps(list(v.option_values)),
+                    store,
                 )
                 for v in product.variants
             ],
@@ -179,11 +189,11 @@ class CatalogRepository:
     async def _insert_product(self, conn: asyncpg.Connection, product: NewProduct) -> uuid.UUID:
         insert = """INSERT INTO products (store_id, handle, title, description, status, options,
                                           images, tags, product_type, vendor)
-                    VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
-                            $6::jsonb, $7, $8, $9)
+                    VALUES ($10, $1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)
                     ON CONFLICT (store_id, handle) DO NOTHING
                     RETURNING id"""
         handle = product.handle
+        store = await transaction_store(conn)
         for suffix in range(2, 102):
             product_id = await conn.fetchval(
                 insert,
@@ -196,10 +206,15 @@ class CatalogRepository:
                 list(product.tags),
                 product.product_type,
                 product.vendor,
+                store,
             )
             if product_id is not None:
                 # A live handle wins over an old one that redirected elsewhere.
-                await conn.execute("DELETE FROM product_handle_redirects WHERE handle = $1", handle)
+                await conn.execute(
+                    "DELETE FROM product_handle_redirects WHERE store_id = $2 AND handle = $1",
+                    handle,
+                    store,
+                )
                 return product_id
             if not product.handle_generated:
                 raise AlreadyExists(
@@ -211,7 +226,11 @@ class CatalogRepository:
     async def get_product(self, product_id: str) -> ProductRow:
         pid = parse_uuid(product_id, "id")
         async with tenant_transaction(self._pool, readonly=True) as conn:
-            row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", pid)
+            row = await conn.fetchrow(
+                PRODUCT_SELECT + "WHERE p.store_id = $2 AND p.id = $1",
+                pid,
+                await transaction_store(conn),
+            )
         if row is None:
             raise NotFound("no product with this id in this store")
         return product_from_row(row)
@@ -220,15 +239,19 @@ class CatalogRepository:
         """By current handle, else by an old handle the product was renamed from (the response
         carries the current handle, so the storefront can redirect to it)."""
         async with tenant_transaction(self._pool, readonly=True) as conn:
+            store = await transaction_store(conn)
             row = await conn.fetchrow(
-                PRODUCT_SELECT + "WHERE p.handle = $1 AND p.status = 'active'", handle
+                PRODUCT_SELECT + "WHERE p.store_id = $2 AND p.handle = $1 AND p.status = 'active'",
+                handle,
+                store,
             )
             if row is None:
                 row = await conn.fetchrow(
                     PRODUCT_SELECT + "JOIN product_handle_redirects r"
                     " ON r.store_id = p.store_id AND r.product_id = p.id"
-                    " WHERE r.handle = $1 AND p.status = 'active'",
+                    " WHERE r.store_id = $2 AND r.handle = $1 AND p.status = 'active'",
                     handle,
+                    store,
                 )
         if row is None:
             raise NotFound("no active product with this handle in this store")

@@ -28,7 +28,7 @@ from services.catalog.products.rules import (
     check_title,
     check_variant,
 )
-from services.common.db import tenant_transaction
+from services.common.db import tenant_transaction, transaction_store
 from services.common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -96,14 +96,22 @@ def check_paths(paths: frozenset[str], allowed: frozenset[str]) -> None:
 
 
 async def _product(conn: asyncpg.Connection, product_id: uuid.UUID) -> ProductRow:
-    row = await conn.fetchrow(PRODUCT_SELECT + "WHERE p.id = $1", product_id)
+    row = await conn.fetchrow(
+        PRODUCT_SELECT + "WHERE p.store_id = $2 AND p.id = $1",
+        product_id,
+        await transaction_store(conn),
+    )
     if row is None:
         raise NotFound(_PRODUCT_NOT_FOUND)
     return product_from_row(row)
 
 
 async def _touch(conn: asyncpg.Connection, product_id: uuid.UUID) -> ProductRow:
-    await conn.execute("UPDATE products SET updated_at = now() WHERE id = $1", product_id)
+    await conn.execute(
+        "UPDATE products SET updated_at = now() WHERE store_id = $2 AND id = $1",
+        product_id,
+        await transaction_store(conn),
+    )
     return await _product(conn, product_id)
 
 
@@ -154,33 +162,46 @@ class ProductWrites:
                     for i, c in enumerate(columns, 2)
                 )
                 await conn.execute(
-                    f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1",
+                    f"UPDATE products SET {assignments}, updated_at = now()"
+                    f" WHERE store_id = ${len(columns) + 2} AND id = $1",
                     pid,
                     *(changes[c] for c in columns),
+                    await transaction_store(conn),
                 )
             return await _touch(conn, pid)
 
     async def _move_handle(
         self, conn: asyncpg.Connection, pid: uuid.UUID, old: str, new: str
     ) -> None:
-        taken = await conn.fetchval("SELECT 1 FROM products WHERE handle = $1", new)
+        store = await transaction_store(conn)
+        taken = await conn.fetchval(
+            "SELECT 1 FROM products WHERE store_id = $2 AND handle = $1", new, store
+        )
         if taken:
             raise AlreadyExists(f"handle: '{new}' is already used by another product of this store")
         # The new live handle replaces any redirect it had; the old one now redirects here.
-        await conn.execute("DELETE FROM product_handle_redirects WHERE handle = $1", new)
+        await conn.execute(
+            "DELETE FROM product_handle_redirects WHERE store_id = $2 AND handle = $1", new, store
+        )
         try:
             async with conn.transaction():  # savepoint: a racing creator keeps a clean error
-                await conn.execute("UPDATE products SET handle = $2 WHERE id = $1", pid, new)
+                await conn.execute(
+                    "UPDATE products SET handle = $2 WHERE store_id = $3 AND id = $1",
+                    pid,
+                    new,
+                    store,
+                )
         except asyncpg.UniqueViolationError:
             raise AlreadyExists(
                 f"handle: '{new}' is already used by another product of this store"
             ) from None
         await conn.execute(
             """INSERT INTO product_handle_redirects (store_id, handle, product_id)
-               VALUES (current_setting('app.current_store_id')::bigint, $1, $2)
+               VALUES ($3, $1, $2)
                ON CONFLICT (store_id, handle) DO UPDATE SET product_id = EXCLUDED.product_id""",
             old,
             pid,
+            store,
         )
 
     async def set_status(
@@ -194,16 +215,23 @@ class ProductWrites:
                     f"product is {current.status}; only an {only_from} product can be unarchived"
                 )
             await conn.execute(
-                "UPDATE products SET status = $2, updated_at = now() WHERE id = $1",
+                "UPDATE products SET status = $2, updated_at = now()"
+                " WHERE store_id = $3 AND id = $1",
                 pid,
                 status,
+                await transaction_store(conn),
             )
             return await _product(conn, pid)
 
     async def delete_product(self, product_id: str) -> None:
         pid = parse_uuid(product_id, "id")
         async with tenant_transaction(self._pool) as conn:
-            if not await conn.fetchval("DELETE FROM products WHERE id = $1 RETURNING 1", pid):
+            deleted = await conn.fetchval(
+                "DELETE FROM products WHERE store_id = $2 AND id = $1 RETURNING 1",
+                pid,
+                await transaction_store(conn),
+            )
+            if not deleted:
                 raise NotFound(_PRODUCT_NOT_FOUND)
 
     async def create_variant(self, product_id: str, draft: VariantDraft) -> tuple[ProductRow, str]:
@@ -212,7 +240,10 @@ class ProductWrites:
             product = await _product(conn, pid)
             # FOR SHARE: a currency change (StoreAdmin.ChangeCurrency) waits for this product,
             # or this product waits for it and gets the new currency.
-            currency = await conn.fetchval("SELECT currency FROM stores FOR SHARE")
+            store = await transaction_store(conn)
+            currency = await conn.fetchval(
+                "SELECT currency FROM stores WHERE id = $1 FOR SHARE", store
+            )
             if len(product.variants) >= 100:
                 raise FailedPrecondition("a product has at most 100 variants")
             v = Validator()
@@ -223,8 +254,7 @@ class ProductWrites:
             variant_id = await conn.fetchval(
                 """INSERT INTO variants (store_id, product_id, position, sku, title, price,
                        compare_at_price, currency, inventory_quantity, inventory_policy, options)
-                   VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3, $4, $5,
-                           $6, $7, $8, $9, $10::jsonb)
+                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
                    RETURNING id""",
                 pid,
                 new.position,
@@ -236,6 +266,7 @@ class ProductWrites:
                 new.inventory_quantity,
                 new.inventory_policy,
                 json.dumps(list(new.option_values)),
+                store,
             )
             return await _touch(conn, pid), str(variant_id)
 
@@ -243,7 +274,10 @@ class ProductWrites:
         check_paths(patch.paths, VARIANT_PATHS)
         vid = parse_uuid(variant_id, "id")
         async with tenant_transaction(self._pool) as conn:
-            pid = await conn.fetchval("SELECT product_id FROM variants WHERE id = $1", vid)
+            store = await transaction_store(conn)
+            pid = await conn.fetchval(
+                "SELECT product_id FROM variants WHERE store_id = $2 AND id = $1", vid, store
+            )
             if pid is None:
                 raise NotFound(_VARIANT_NOT_FOUND)
             product = await _product(conn, pid)
@@ -283,7 +317,7 @@ class ProductWrites:
                 """UPDATE variants SET sku = $2, title = $3, price = $4, compare_at_price = $5,
                        inventory_policy = $6, options = $7::jsonb, version = version + 1,
                        updated_at = now()
-                   WHERE id = $1""",
+                   WHERE store_id = $8 AND id = $1""",
                 vid,
                 new.sku,
                 new.title,
@@ -291,6 +325,7 @@ class ProductWrites:
                 new.compare_at_price,
                 new.inventory_policy,
                 json.dumps(list(new.option_values)),
+                store,
             )
             return await _touch(conn, pid), str(vid)
 
@@ -304,7 +339,11 @@ class ProductWrites:
     ) -> None:
         if sku is not None:
             clash = await conn.fetchval(
-                "SELECT 1 FROM variants WHERE sku = $1 AND id IS DISTINCT FROM $2", sku, exclude
+                "SELECT 1 FROM variants"
+                " WHERE store_id = $3 AND sku = $1 AND id IS DISTINCT FROM $2",
+                sku,
+                exclude,
+                await transaction_store(conn),
             )
             if clash:
                 raise AlreadyExists(f"variant.sku: '{sku}' is already used in this store")
@@ -319,19 +358,24 @@ class ProductWrites:
     async def delete_variant(self, variant_id: str) -> None:
         vid = parse_uuid(variant_id, "id")
         async with tenant_transaction(self._pool) as conn:
+            store = await transaction_store(conn)
             pid = await conn.fetchval(
-                "SELECT product_id FROM variants WHERE id = $1 FOR UPDATE", vid
+                "SELECT product_id FROM variants WHERE store_id = $2 AND id = $1 FOR UPDATE",
+                vid,
+                store,
             )
             if pid is None:
                 raise NotFound(_VARIANT_NOT_FOUND)
             # Lock the product's variants so two deletes cannot both leave it with none.
             remaining = await conn.fetchval(
-                "SELECT count(*) FROM (SELECT 1 FROM variants WHERE product_id = $1 FOR UPDATE) x",
+                "SELECT count(*) FROM (SELECT 1 FROM variants"
+                " WHERE store_id = $2 AND product_id = $1 FOR UPDATE) x",
                 pid,
+                store,
             )
             if remaining <= 1:
                 raise FailedPrecondition(
                     "a product keeps at least one variant; delete the product instead"
                 )
-            await conn.execute("DELETE FROM variants WHERE id = $1", vid)
+            await conn.execute("DELETE FROM variants WHERE store_id = $2 AND id = $1", vid, store)
             await _touch(conn, pid)

@@ -22,6 +22,7 @@ import stripe
 from services.checkout.checkout.flow import CheckoutFlow
 from services.checkout.payments.accounts import StoreAccounts, state_from_account
 from services.checkout.payments.connect import StripeConnect
+from services.checkout.payments.event_types import INTENT_EVENTS
 from services.checkout.payments.rules import PaymentGateway, PaymentUnavailable
 from services.common.errors import InvalidArgument, Unavailable
 
@@ -30,14 +31,6 @@ log = logging.getLogger(__name__)
 # (store id, the verified event as a plain dict) → the effect.
 Handler = Callable[[int, dict[str, Any]], Awaitable[None]]
 SETTLED_BY_STATUS = ("succeeded", "declined", "canceled", "requires_action")
-# The intent events that can change what the checkout must do; the others (created,
-# processing, amount_capturable_updated, …) are acknowledged without a look at Stripe.
-INTENT_EVENTS = (
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-    "payment_intent.requires_action",
-)
 
 
 class StripeEvents:

@@ -74,7 +74,9 @@ class DomainRepository:
     async def get(self, domain: str) -> CustomDomain:
         async with tenant_transaction(self._pool, readonly=True) as conn:
             row = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM store_domains WHERE domain = $1", domain
+                f"SELECT {_COLUMNS} FROM store_domains WHERE store_id = $2 AND domain = $1",
+                domain,
+                require_store_id(),
             )
         if row is None:
             raise _not_found(domain)
@@ -103,8 +105,9 @@ class DomainRepository:
                 f"""UPDATE store_domains
                     SET verified_at = coalesce(verified_at, now()), last_checked_at = now(),
                         failing_since = NULL
-                    WHERE domain = $1 RETURNING {_COLUMNS}""",
+                    WHERE store_id = $2 AND domain = $1 RETURNING {_COLUMNS}""",
                 domain,
+                require_store_id(),
             )
         if row is None:
             raise _not_found(domain)
@@ -113,19 +116,28 @@ class DomainRepository:
     async def remove(self, domain: str) -> None:
         async with tenant_transaction(self._pool) as conn:
             deleted = await conn.fetchval(
-                "DELETE FROM store_domains WHERE domain = $1 RETURNING domain", domain
+                "DELETE FROM store_domains WHERE store_id = $2 AND domain = $1 RETURNING domain",
+                domain,
+                require_store_id(),
             )
         if deleted is None:
             raise _not_found(domain)
 
     async def set_primary(self, domain: str | None) -> None:
         """Makes `domain` (verified) the primary host; None makes the platform host primary."""
-        async with tenant_transaction(self._pool) as conn:
-            await conn.execute("UPDATE store_domains SET is_primary = false WHERE is_primary")
+        store_id = require_store_id()
+        async with tenant_transaction(self._pool, store_id=store_id) as conn:
+            await conn.execute(
+                "UPDATE store_domains SET is_primary = false WHERE store_id = $1 AND is_primary",
+                store_id,
+            )
             if domain is None:
                 return
             row = await conn.fetchrow(
-                "SELECT verified_at FROM store_domains WHERE domain = $1 FOR UPDATE", domain
+                "SELECT verified_at FROM store_domains WHERE store_id = $2 AND domain = $1"
+                " FOR UPDATE",
+                domain,
+                store_id,
             )
             if row is None:
                 raise _not_found(domain)
@@ -134,7 +146,9 @@ class DomainRepository:
                     f"domain: '{domain}' is not verified yet; verify it before making it primary"
                 )
             await conn.execute(
-                "UPDATE store_domains SET is_primary = true WHERE domain = $1", domain
+                "UPDATE store_domains SET is_primary = true WHERE store_id = $2 AND domain = $1",
+                domain,
+                store_id,
             )
 
     async def due_for_recheck(
@@ -156,15 +170,17 @@ class DomainRepository:
                     """UPDATE store_domains
                        SET verified_at = NULL, is_primary = false, last_checked_at = now(),
                            failing_since = $2
-                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                       WHERE store_id = $3 AND domain = $1 AND verified_at IS NOT NULL""",
                     domain,
                     outcome.failing_since,
+                    store_id,
                 )
             else:
                 # Bookkeeping only: no route changes, so no NOTIFY and no push.
                 await conn.execute(
                     """UPDATE store_domains SET last_checked_at = now(), failing_since = $2
-                       WHERE domain = $1 AND verified_at IS NOT NULL""",
+                       WHERE store_id = $3 AND domain = $1 AND verified_at IS NOT NULL""",
                     domain,
                     outcome.failing_since,
+                    store_id,
                 )

@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from envoy.config.core.v3 import base_pb2
+from envoy.config.core.v3 import base_pb2, config_source_pb2
 from envoy.config.core.v3 import extension_pb2 as core_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
@@ -303,3 +303,25 @@ class RouteTable:
             name=ROUTE_CONFIG_NAME, cluster_specifier_plugins=[cluster_plugin()]
         ).SerializeToString()
         return b"".join([head, self._platform, *self._entries.values()])
+
+
+def on_demand_route_configuration(platform_domain: str) -> bytes:
+    """The route configuration when virtual hosts come on demand: only what every request needs
+    (the platform host and the cluster plugin); each store's host is fetched over VHDS
+    (services/store/edge/vhds.py) the first time an Envoy sees a request for it."""
+    config = route_pb2.RouteConfiguration(
+        name=ROUTE_CONFIG_NAME,
+        cluster_specifier_plugins=[cluster_plugin()],
+        virtual_hosts=[platform_virtual_host(platform_domain)],
+        vhds=route_pb2.Vhds(
+            config_source=config_source_pb2.ConfigSource(
+                resource_api_version=config_source_pb2.ApiVersion.V3,
+                ads=config_source_pb2.AggregatedConfigSource(),
+                # VHDS opens with a request naming no host; Envoy counts it as an initial fetch
+                # and is not ready until it times out (15 s by default; 0 would wait forever),
+                # though there is nothing to fetch before a request names a host.
+                initial_fetch_timeout=duration_pb2.Duration(nanos=1_000_000),
+            )
+        ),
+    )
+    return config.SerializeToString(deterministic=True)

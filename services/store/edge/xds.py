@@ -1,5 +1,6 @@
-"""Aggregated Discovery Service (state of the world), routes only: Envoy subscribes to the
-`storefront` RouteConfiguration and receives the latest one whenever it changes.
+"""Aggregated Discovery Service. Delta (incremental) streams are served by delta_xds.py; this
+module keeps the state-of-the-world flavour, routes only: Envoy subscribes to the `storefront`
+RouteConfiguration and receives the latest one whenever it changes.
 
 One push in flight per stream: after sending, the stream waits for Envoy's ACK or NACK before
 sending again, and then sends whatever is newest, so a burst of changes costs one push."""
@@ -9,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from google.protobuf import any_pb2
+
+from services.store.edge.delta_xds import DeltaAggregatedServer
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +31,16 @@ class RouteSnapshot:
         self._changed = asyncio.Condition()
         # Highest version some Envoy has acknowledged (for readiness checks and tests).
         self.acked_version = 0
+        # Called after each publish (the delta server's route provider).
+        self.on_publish: list[Callable[[], None]] = []
 
     async def publish(self, payload: bytes) -> int:
         async with self._changed:
             self.version += 1
             self.payload = payload
             self._changed.notify_all()
+            for callback in self.on_publish:
+                callback()
             return self.version
 
     async def wait_newer(self, version: int) -> None:
@@ -41,8 +49,12 @@ class RouteSnapshot:
 
 
 class AggregatedDiscoveryServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
-    def __init__(self, snapshot: RouteSnapshot) -> None:
+    """Both ADS flavours: delta (what the bootstrap uses: on-demand virtual hosts) and state of
+    the world (Envoys still configured with api_type GRPC get the whole route configuration)."""
+
+    def __init__(self, snapshot: RouteSnapshot, delta: DeltaAggregatedServer) -> None:
         self._snapshot = snapshot
+        self._delta = delta
 
     async def StreamAggregatedResources(self, request_iterator, context):
         stream = _Stream(self._snapshot)
@@ -54,11 +66,8 @@ class AggregatedDiscoveryServicer(ads_pb2_grpc.AggregatedDiscoveryServiceService
             reader.cancel()
 
     async def DeltaAggregatedResources(self, request_iterator, context):
-        await context.abort(
-            # UNIMPLEMENTED: delta xDS (on-demand virtual hosts) is the documented next step.
-            12,
-            "delta xDS is not served yet; configure api_type GRPC",
-        )
+        async for response in self._delta.serve(request_iterator):
+            yield response
 
 
 class _Stream:

@@ -83,8 +83,9 @@ class TokenRepository:
         async with tenant_transaction(self._pool) as conn:
             row = await conn.fetchrow(
                 f"""UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
-                    WHERE id = $1 RETURNING {_COLUMNS}, token_hash""",
+                    WHERE store_id = $2 AND id = $1 RETURNING {_COLUMNS}, token_hash""",
                 key,
+                require_store_id(),
             )
         if row is None:
             raise NotFound(f"access token '{token_id}' not found")

@@ -120,12 +120,13 @@ class WebhookRepository:
                 )
             row = await conn.fetchrow(
                 """INSERT INTO webhooks (store_id, topic, url, secret)
-                   VALUES (current_setting('app.current_store_id')::bigint, $1, $2, $3)
+                   VALUES ($4, $1, $2, $3)
                    ON CONFLICT (store_id, topic, url) WHERE deleted_at IS NULL DO NOTHING
                    RETURNING id, topic, url, created_at""",
                 topic,
                 url,
                 secret,
+                require_store_id(),
             )
         if row is None:
             raise AlreadyExists(f"url: already subscribed to {topic}")
@@ -206,26 +207,29 @@ class WebhookRepository:
         after = cursor.decode(page_token, NEWEST, filters)[1] if page_token else None
         async with tenant_transaction(self._pool, readonly=True) as conn:
             # A deleted webhook's log stays readable (its cancelled deliveries).
+            store_id = require_store_id()
             if not await conn.fetchval(
-                "SELECT 1 FROM webhooks WHERE store_id = $1 AND id = $2", require_store_id(), wid
+                "SELECT 1 FROM webhooks WHERE store_id = $1 AND id = $2", store_id, wid
             ):
                 raise NotFound("no webhook with this id in this store")
             if after is None:
                 rows = await conn.fetch(
-                    _DELIVERY_SELECT + "WHERE d.webhook_id = $1 "
+                    _DELIVERY_SELECT + "WHERE d.store_id = $3 AND d.webhook_id = $1 "
                     "ORDER BY d.created_at DESC, d.id DESC LIMIT $2",
                     wid,
                     page_size + 1,
+                    store_id,
                 )
             else:
                 rows = await conn.fetch(
-                    _DELIVERY_SELECT
-                    + "WHERE d.webhook_id = $1 AND (d.created_at, d.id) < ($2, $3) "
+                    _DELIVERY_SELECT + "WHERE d.store_id = $5 AND d.webhook_id = $1"
+                    " AND (d.created_at, d.id) < ($2, $3) "
                     "ORDER BY d.created_at DESC, d.id DESC LIMIT $4",
                     wid,
                     after[0],
                     after[1],
                     page_size + 1,
+                    store_id,
                 )
         page = [_delivery(r) for r in rows[:page_size]]
         token = ""
@@ -256,5 +260,7 @@ class WebhookRepository:
                 store_id,
                 did,
             )
-            row = await fetch_one(conn, _DELIVERY_SELECT + "WHERE d.id = $1", did)
+            row = await fetch_one(
+                conn, _DELIVERY_SELECT + "WHERE d.store_id = $2 AND d.id = $1", did, store_id
+            )
         return _delivery(row)
