@@ -78,7 +78,13 @@ def schemathesis(document: str, url: str, headers: dict[str, str], report: Path)
         *(a for name, value in headers.items() for a in ("-H", f"{name}: {value}")),
     ]
     return subprocess.run(
-        args, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+        args,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+        # Its cache (.schemathesis/) stays out of the work tree.
+        cwd=report.parent,
     )
 
 
