@@ -24,6 +24,9 @@ SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 STATUSES = ("draft", "active", "archived")
 POLICIES = ("deny", "continue")
 
+# A variant's weight per unit (100 t): the database CHECK's bound too (migration 0012).
+MAX_WEIGHT_GRAMS = 100_000_000
+
 
 @dataclass(frozen=True)
 class MoneyInput:
@@ -40,6 +43,8 @@ class VariantDraft:
     inventory_quantity: int = 0
     inventory_policy: str = "deny"
     option_values: tuple[str, ...] = ()
+    # Grams per unit (weight-band shipping rates); None: weighs nothing.
+    weight_grams: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class NewVariant:
     inventory_quantity: int
     inventory_policy: str
     option_values: tuple[str, ...]
+    weight_grams: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,12 @@ def check_variant(
     for j, value in enumerate(values):
         if limits.check_text(v, f"{f}.option_values[{j}]", value, limits.NAME):
             v.check(bool(value), f"{f}.option_values[{j}]", "must be 1 to 255 characters")
+    if draft.weight_grams is not None:
+        v.check(
+            0 <= draft.weight_grams <= MAX_WEIGHT_GRAMS,
+            f"{f}.weight_grams",
+            f"must be 0 to {MAX_WEIGHT_GRAMS} grams",
+        )
     title = draft.title.strip() or (" / ".join(values) if values else "Default Title")
     limits.check_text(v, f"{f}.title", title, limits.NAME)
     return NewVariant(
@@ -167,6 +179,7 @@ def check_variant(
         inventory_quantity=qty,
         inventory_policy=policy,
         option_values=values,
+        weight_grams=draft.weight_grams,
     )
 
 
