@@ -10,6 +10,7 @@ import random
 import uuid
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from devstack.amqp import create_vhost, delete_vhost, ensure_rabbitmq, with_vhost
@@ -21,6 +22,11 @@ from tests.support.smtp_server import SmtpServer
 from tests.support.webhook_receiver import WebhookReceiver
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+# Property tests assert behaviour, never speed: Hypothesis' per-example deadline (200 ms) is a
+# timing assertion that fails on a loaded machine, so it is off for the whole suite.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,11 @@
    checkout tables make the planner pick a plan that fails most reservations); the warm-up's
    figures are kept in the JSON as "warmup_cold_stats". Checkouts that wrk cuts off when its
    time is up are finished by the recovery worker (30 s lease) between runs, outside any window.
+1b. Shipping and tax (shipping_tax.py): at 32 concurrent, 0 ms, runs alternate a store with no
+   shipping zone or tax rate and the same store with a zone, a flat rate and a tax rate on lines
+   and shipping (checkouts send shipping_rate_id and a taxed address), twice each; reported:
+   both orders/s and mean(with) / mean(without), target >= 0.90 (issue 12).
+   `--shipping-only 1` runs only the warm-up and this phase.
 2. Hot SKU (hot_sku.py): one variant with stock 50, 200 buyers at once (each with its own
    cart; a 409 is retried with the same Idempotency-Key, as a client would): orders placed
    (must be 50), time until the 50th order was confirmed, 400 (sold out) and 409 counts.

@@ -16,6 +16,7 @@ from bench.checkout.opposite import opposite_carts
 from bench.checkout.pgbench import pgbench_phase
 from bench.checkout.platform import Platform
 from bench.checkout.reference_sql import REFERENCE
+from bench.checkout.shipping_tax import shipping_tax
 from bench.checkout.shopping import spread_catalog
 from bench.checkout.spread import Spread
 from bench.cpu import CpuMeter, database_backends, shared_brokers, stack_processes
@@ -51,6 +52,9 @@ OPTIONS = [
     cli.Option("--envoy-concurrency", int, 1),
     cli.Option(
         "--runs", str, "all", "all", help="spread runs: all, or base (32c 0 ms only: one lever)"
+    ),
+    cli.Option(
+        "--shipping-only", int, 0, help="1: only the warm-up and the shipping/tax comparison"
     ),
 ]
 # Checkout orders/s over the reference's TPS that issue 15 asks for.
@@ -98,6 +102,11 @@ def run(stack: Stack, args, results: dict) -> None:
         # fails and retries. Measure the steady state a running platform is in.
         execute(dsn, "ANALYZE")
         low, high, ms = args.connections, args.high_connections, args.latency_ms
+        if args.shipping_only or args.runs == "all":
+            print("shipping and tax ...", flush=True)
+            results["shipping_tax"] = shipping_tax(spread, low, args.seconds)
+        if args.shipping_only:
+            return
         runs = {}
         plan = [
             (f"{low}c, 0 ms", low, 0),
@@ -137,7 +146,22 @@ def run(stack: Stack, args, results: dict) -> None:
     }
 
 
+def print_shipping(results: dict, args) -> None:
+    st = results["shipping_tax"]
+    met = "met" if (st["ratio"] or 0) >= st["target"] else "MISSED"
+    print(
+        f"shipping + tax ({args.connections}c, 0 ms, interleaved x2): with"
+        f" {st['with_orders_per_s']} orders/s, without {st['without_orders_per_s']} orders/s,"
+        f" ratio {st['ratio']} (target >= {st['target']}: {met});"
+        f" load average before {results['loadavg_1m_before']}"
+    )
+
+
 def print_report(results: dict, args) -> None:
+    if "shipping_tax" in results:
+        print_shipping(results, args)
+    if "spread" not in results:
+        return
     spread = results["spread"]
     report.print_table(
         f"Checkout through Envoy (REST), {args.variants} variants, 2 per cart,"

@@ -90,7 +90,13 @@ class Load:
 
 
 def wrk_checkouts(
-    edge_url: str, host: str, carts: list[str], keys: list[str], connections: int, seconds: int
+    edge_url: str,
+    host: str,
+    carts: list[str],
+    keys: list[str],
+    connections: int,
+    seconds: int,
+    body: dict | None = None,
 ) -> Load:
     threads = 2
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +109,7 @@ def wrk_checkouts(
                 "file": data,
                 "threads": threads,
                 "host": host,
-                "body": json.dumps(CHECKOUT_BODY),
+                "body": json.dumps(body or CHECKOUT_BODY),
             }
         )
         before = children_cpu()

@@ -22,7 +22,10 @@ class Spread:
         self.rng = random.Random(11)
         self.runs = 0
 
-    def run(self, name: str, connections: int, latency_ms: int, seconds: int) -> dict:
+    def run(
+        self, name: str, connections: int, latency_ms: int, seconds: int, body: dict | None = None
+    ) -> dict:
+        """`body`: the checkout request (default: shopping.CHECKOUT_BODY)."""
         p, args = self.platform, self.args
         p.emulator_latency(latency_ms)
         self.runs += 1
@@ -36,7 +39,7 @@ class Spread:
         retries_before = p.serialization_retries()
         sink_before = own_cpu()
         p.cpu.start()
-        load = wrk_checkouts(p.stack.edge_url, p.store.host, ids, keys, connections, seconds)
+        load = wrk_checkouts(p.stack.edge_url, p.store.host, ids, keys, connections, seconds, body)
         settle_s = p.wait_settled()
         window = load.seconds + settle_s
         cpu = p.cpu.stop()

@@ -20,8 +20,9 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from services.common.errors import InvalidArgument
 
@@ -36,6 +37,25 @@ def page_size(requested: int, default: int = 50, maximum: int = 250) -> int:
     if requested < 0:
         raise InvalidArgument.field("page_size", f"must be between 1 and {maximum}")
     return min(requested or default, maximum)
+
+
+# A page stops early when its rows' large text (descriptions, image lists) passes this many
+# characters, so the fullest page stays under the 4 MiB message cap (services/common/limits.py)
+# even at four UTF-8 bytes a character; the page still carries a next_page_token.
+PAGE_TEXT_BUDGET = 768 * 1024
+
+
+def rows_within(
+    rows: Sequence[Any], size: int, weight: Callable[[Any], int], budget: int = PAGE_TEXT_BUDGET
+) -> int:
+    """How many of the first `size` rows one page holds: all unless their `weight` passes
+    `budget`, never fewer than one. The next token starts after the last row kept."""
+    total = 0
+    for n, row in enumerate(rows[:size]):
+        total += weight(row)
+        if total > budget and n > 0:
+            return n
+    return min(size, len(rows))
 
 
 def fingerprint(filters: Mapping[str, object]) -> str:

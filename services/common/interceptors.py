@@ -37,10 +37,14 @@ class UnaryInterceptor(grpc.aio.ServerInterceptor):
         if wrapped is None:
             wrapped = self._wrapped[method] = grpc.unary_unary_rpc_method_handler(
                 self.wrap(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=self.deserializer(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return wrapped
+
+    def deserializer(self, inner: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        """The request deserializer for the wrapped handler; built once per method."""
+        return inner
 
     @abstractmethod
     def wrap(self, method: str, inner: Behaviour) -> Behaviour:

@@ -6,6 +6,8 @@ more. Plain Python: rule modules import it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from services.common.errors import Validator
 
 # gRPC messages the services accept, and Envoy's transcoder response cap (envoy/bootstrap.yaml): one
@@ -24,6 +26,8 @@ NAME = 255  # titles, store/token/collection names, option names and values, tag
 HANDLE = 255
 SKU = 64
 DESCRIPTION = 65_535  # product descriptions (HTML): Shopify-sized, far below the message cap
+COLLECTION_DESCRIPTION = 20_000
+TOKEN_NAME = 100
 URL = 2048
 ALT_TEXT = 512
 EMAIL = 254  # RFC 5321 path limit
@@ -52,3 +56,20 @@ def check_text(v: Validator, field: str, value: str, maximum: int) -> bool:
     if problem is not None:
         v.fail(field, problem)
     return problem is None
+
+
+def json_depth(document: object) -> int:
+    """How deeply `document` nests arrays and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -12,7 +13,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from services.common import errors
+from services.common import decoding, errors
 from services.common.db import is_connection_loss
 from services.common.interceptors import Behaviour, UnaryInterceptor
 
@@ -62,8 +63,16 @@ class ErrorInterceptor(UnaryInterceptor):
     """Turns DomainError into its status with a message a person can act on; anything else is
     logged with its stack trace and reaches the caller only as INTERNAL with a reference."""
 
+    def deserializer(self, inner: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        # Undecodable requests and NUL in strings: INVALID_ARGUMENT naming the field (below),
+        # never grpc's own "Unexpected <class ...>".
+        return decoding.guarded(inner) if inner is not None else None
+
     def wrap(self, method: str, inner: Behaviour) -> Behaviour:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if isinstance(request, decoding.Undecodable):
+                status = status_for(errors.InvalidArgument(request.violations))
+                await context.abort(status.code, status.details, status.trailing_metadata)
             try:
                 return await inner(request, context)
             except errors.DomainError as exc:

@@ -41,33 +41,33 @@ _DELETES: dict[str, str] = {
         DELETE FROM checkouts WHERE store_id = $1 AND id IN (
             SELECT id FROM checkouts WHERE store_id = $1
                AND state IN ('completed', 'declined', 'failed', 'refunded')
-               AND updated_at < clock_timestamp() - make_interval(secs => $2)
+               AND updated_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
     "processed_events": """
         DELETE FROM processed_events WHERE store_id = $1 AND (consumer, event_key) IN (
             SELECT consumer, event_key FROM processed_events WHERE store_id = $1
-               AND processed_at < clock_timestamp() - make_interval(secs => $2)
+               AND processed_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
     # Attempts go with their delivery (ON DELETE CASCADE).
     "webhook_deliveries": """
         DELETE FROM webhook_deliveries WHERE store_id = $1 AND id IN (
             SELECT id FROM webhook_deliveries WHERE store_id = $1 AND status <> 'pending'
-               AND created_at < clock_timestamp() - make_interval(secs => $2)
+               AND created_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
     "webhooks": """
         DELETE FROM webhooks WHERE store_id = $1 AND id IN (
             SELECT id FROM webhooks WHERE store_id = $1
-               AND deleted_at < clock_timestamp() - make_interval(secs => $2)
+               AND deleted_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
     "inventory_alerts": """
         DELETE FROM inventory_alerts WHERE store_id = $1 AND event_key IN (
             SELECT event_key FROM inventory_alerts WHERE store_id = $1
-               AND created_at < clock_timestamp() - make_interval(secs => $2)
+               AND created_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
     "sent_emails": """
         DELETE FROM sent_emails WHERE store_id = $1 AND message_id IN (
             SELECT message_id FROM sent_emails WHERE store_id = $1
-               AND sent_at < clock_timestamp() - make_interval(secs => $2)
+               AND sent_at < now() - make_interval(secs => $2)
              LIMIT $3)""",
 }
 KINDS = tuple(_DELETES)

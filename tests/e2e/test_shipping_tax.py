@@ -222,11 +222,15 @@ async def test_weight_bands_price_by_the_cart_weight(stack, http):
         ],
     )
     variant = stock_variant(http, store, 20)
-    from tests.e2e.checkout_support import admin_sql
-
-    await admin_sql(
-        stack, "UPDATE variants SET weight_grams = 800 WHERE id = $1::uuid", variant["id"]
+    # The variant's weight through the catalog admin API (update_mask from the query).
+    weighed = http.patch(
+        f"/v1/admin/variants/{variant['id']}",
+        headers=admin(store),
+        params={"update_mask": "weight_grams"},
+        json={"weight_grams": 800},
     )
+    assert weighed.status_code == 200, weighed.text
+    assert weighed.json()["weight_grams"] == 800
     light = shipping_options(http, store, cart_with(http, store, variant["id"], 1), ADDRESS)
     assert [amount(o["price"]) for o in light.json()["options"]] == [500]
     heavy = shipping_options(http, store, cart_with(http, store, variant["id"], 3), ADDRESS)

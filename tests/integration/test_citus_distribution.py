@@ -76,3 +76,32 @@ async def test_step_with_the_setting_but_no_citus_refuses_and_changes_nothing(ow
         assert await _foreign_keys(conn) == before
     finally:
         await conn.close()
+
+
+async def test_functions_and_triggers_citus_could_not_run_are_replaced(db_admin_dsn):
+    conn = await asyncpg.connect(db_admin_dsn)
+    try:
+        # An SQL function with parameters could not be planned as a distributed statement.
+        language = await conn.fetchval(
+            """SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+               WHERE p.proname = 'refresh_product_summary'"""
+        )
+        # On a shard TG_TABLE_NAME is "stores_102008": the column is the trigger's argument.
+        routes = await conn.fetch(
+            """SELECT tgname, tgnargs, encode(tgargs, 'escape') AS args FROM pg_trigger
+               WHERE tgfoid = 'notify_store_routes'::regproc ORDER BY tgname"""
+        )
+        # The cross-store claims are gone; the stores with work are listed instead.
+        claims = await conn.fetchval(
+            """SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = 'platform' AND p.proname LIKE 'claim\\_%'"""
+        )
+    finally:
+        await conn.close()
+    assert language == "plpgsql"
+    assert [(r["tgname"], r["tgnargs"], r["args"]) for r in routes] == [
+        ("store_domains_notify_routes", 1, "store_id\\000"),
+        ("store_domains_notify_routes_update", 1, "store_id\\000"),
+        ("stores_notify_routes", 1, "id\\000"),
+    ]
+    assert claims == 0

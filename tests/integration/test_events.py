@@ -31,6 +31,14 @@ from tests.integration.events_support import (
     wait_for,
 )
 
+
+@pytest.fixture(autouse=True)
+def platform(stack):
+    """Every test here needs the relay and the consumers running, also when run alone (the
+    PostgreSQL-only `database` fixture behind app_pool starts no process)."""
+    return stack
+
+
 ALERTS = "SELECT count(*) FROM inventory_alerts"
 PROCESSED = "SELECT count(*) FROM processed_events WHERE consumer = $1"
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"

@@ -232,6 +232,19 @@ def _sublinks(node: object) -> Iterator[object]:
             yield from _sublinks(getattr(node, name))
 
 
+def _functions(node: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, pg.FuncCall):
+        found.add(node.funcname[-1].sval)
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            found |= _functions(item)
+    elif isinstance(node, pg.Node):
+        for name in node:
+            found |= _functions(getattr(node, name))
+    return found
+
+
 class Checker:
     def __init__(self, tables: dict[str, str]) -> None:
         self.tables = tables
@@ -241,6 +254,11 @@ class Checker:
         self.problems = []
         for raw in parse_sql(sql):
             self._statement(raw.stmt, {}, set())
+            # Citus refuses volatile functions in DML on distributed tables: now() (the
+            # transaction's time) instead.
+            if isinstance(raw.stmt, (pg.InsertStmt, pg.UpdateStmt, pg.DeleteStmt)):
+                if "clock_timestamp" in _functions(raw.stmt):
+                    self.problems.append("clock_timestamp() in DML (use now())")
         return self.problems
 
     # A level: aliases of tenant tables (alias → table) and the quals that may pin them.

@@ -29,6 +29,7 @@ COMMON_RULES = {
     "plans",
     "store_keys",
     "identities",
+    "limits",
 }
 IO_AND_WIRE = ("grpc", "asyncpg", "redis", "aio_pika", "httpx", "stripe", "aiosmtplib", "dns")
 GENERATED = ("shop", "envoy", "google.protobuf", "google.rpc", "google.api", "xds")
@@ -36,6 +37,7 @@ GENERATED = ("shop", "envoy", "google.protobuf", "google.rpc", "google.api", "xd
 ENTRYPOINT_NAMES = {"servicer.py", "messages.py", "bootstrap.py", "__main__.py"}
 ENTRYPOINT_DIRS = {SERVICES / "store" / "edge"}
 COMMON_WIRE = {
+    "decoding",
     "edge_trust",
     "interceptors",
     "messages",

@@ -93,3 +93,13 @@ def test_page_size_defaults_clamps_and_refuses_negative():
     with pytest.raises(InvalidArgument) as err:
         cursor.page_size(-1)
     assert err.value.violations[0].field == "page_size"
+
+
+def test_a_page_stops_at_its_text_budget_but_keeps_at_least_one_row():
+    from services.common.cursor import rows_within
+
+    rows = [100] * 10
+    assert rows_within(rows, 5, lambda r: r, budget=1000) == 5
+    assert rows_within(rows, 10, lambda r: r, budget=350) == 3
+    assert rows_within([5000, 1], 2, lambda r: r, budget=100) == 1
+    assert rows_within(rows[:2], 5, lambda r: r, budget=1000) == 2

@@ -62,3 +62,21 @@ def test_bad_areas_and_rates_name_the_field():
         validate_rate(Rate("free_above", price=100, free_above=0))
     assert err.value.violations[0].field == "free_above"
     assert validate_areas([" us ", "US", "us-ca"]) == ("US", "US-CA")
+
+
+def test_a_variant_weight_out_of_bounds_names_the_field():
+    from services.catalog.products.rules import MoneyInput, VariantDraft, check_variant
+    from services.common.errors import Validator
+
+    v = Validator()
+    draft = VariantDraft(price=MoneyInput(100, ""), weight_grams=-1)
+    check_variant(v, "variants[0]", 1, draft, (), "USD")
+    assert [x.field for x in v.violations] == ["variants[0].weight_grams"]
+    ok = Validator()
+    assert (
+        check_variant(
+            ok, "v", 1, VariantDraft(price=MoneyInput(1, ""), weight_grams=250), (), "USD"
+        ).weight_grams
+        == 250
+    )
+    assert ok.violations == []

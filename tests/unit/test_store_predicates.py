@@ -71,6 +71,7 @@ def test_the_tenant_tables_come_from_the_migrations():
         "SELECT 1 FROM products p WHERE p.store_id = $1"
         " AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)",
         "WITH x AS (SELECT id FROM customers WHERE email = $1) SELECT * FROM x",
+        "UPDATE orders SET updated_at = clock_timestamp() WHERE store_id = $1 AND id = $2",
     ],
 )
 def test_a_statement_without_its_store_is_caught(sql):

@@ -37,3 +37,16 @@ def test_oversized_settings_are_refused():
 
 def test_empty_request_is_refused():
     assert _fields() == ["request"]
+
+
+def test_deeply_nested_settings_are_refused_by_name():
+    from services.common.errors import Validator
+    from services.store.stores.settings_rules import settings_violations
+
+    nested: object = "x"
+    for _ in range(12):
+        nested = {"a": nested}
+    v = Validator()
+    settings_violations({"social_links": nested}, v)
+    assert [x.field for x in v.violations] == ["settings"]
+    assert "nest at most 8 levels" in v.violations[0].description

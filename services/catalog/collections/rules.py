@@ -17,13 +17,14 @@ from services.catalog.products.rules import (
     check_title,
     slugify,
 )
+from services.common import limits
 from services.common.errors import Validator
 
 KINDS = ("manual", "automated")
 SORTS = ("manual", "newest", "price_asc", "price_desc", "title")
 MAX_RULES = 60
 MAX_MANUAL_PRODUCTS = 1000
-MAX_DESCRIPTION = 20_000
+MAX_DESCRIPTION = limits.COLLECTION_DESCRIPTION
 RELATIONS = {
     "tag": ("equals", "not_equals"),
     "product_type": ("equals", "not_equals", "contains"),
@@ -143,12 +144,7 @@ def check_sort(v: Validator, kind: str, sort: str) -> str:
 
 
 def check_description(v: Validator, description: str) -> str:
-    v.check(
-        len(description) <= MAX_DESCRIPTION,
-        "description",
-        f"must be at most {MAX_DESCRIPTION} characters",
-    )
-    v.check("\x00" not in description, "description", "must not contain NUL characters")
+    limits.check_text(v, "description", description, MAX_DESCRIPTION)
     return description
 
 

@@ -17,6 +17,7 @@ from services.catalog.products.repository import (
     ProductRow,
     VariantRow,
     product_from_row,
+    row_weight,
 )
 from services.catalog.products.rules import AdminQuery
 from services.common import cursor
@@ -82,10 +83,11 @@ class ProductListing:
         sql, args = admin_list_sql(require_store_id(), q, after, size + 1)
         async with tenant_transaction(self._pool, readonly=True) as conn:
             rows = await conn.fetch(sql, *args)
-        products = [product_from_row(r) for r in rows[:size]]
+        kept = cursor.rows_within(rows, size, row_weight)
+        products = [product_from_row(r) for r in rows[:kept]]
         token = ""
-        if len(rows) > size:
-            last = rows[size - 1]
+        if len(rows) > kept:
+            last = rows[kept - 1]
             token = cursor.encode(q.sort, q.filters, (last["sort_key"], last["id"]))
         return products, token
 

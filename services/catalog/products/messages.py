@@ -76,6 +76,7 @@ def variant_draft(v: pb.VariantInput) -> VariantDraft:
         # Unknown enum numbers pass through as "?" so validation names the field.
         inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
         option_values=tuple(v.option_values),
+        weight_grams=v.weight_grams if v.HasField("weight_grams") else None,
     )
 
 
@@ -131,6 +132,7 @@ def variant_patch(request: pb.UpdateVariantRequest) -> VariantPatch:
         compare_at_price=_money_in(v.compare_at_price, v.HasField("compare_at_price")),
         inventory_policy=_POLICY_IN.get(v.inventory_policy, "?"),
         option_values=tuple(v.option_values),
+        weight_grams=v.weight_grams if v.HasField("weight_grams") else None,
     )
 
 
@@ -147,6 +149,7 @@ def admin_variant(v: VariantRow, product_id: str = "") -> pb.Variant:
         option_values=list(v.option_values),
         position=v.position,
         version=v.version,
+        weight_grams=v.weight_grams or 0,
     )
 
 

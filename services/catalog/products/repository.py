@@ -34,6 +34,7 @@ class VariantRow:
     option_values: tuple[str, ...]
     position: int
     version: int
+    weight_grams: int | None = None
 
     @property
     def available(self) -> bool:
@@ -64,12 +65,18 @@ SELECT p.id, p.handle, p.title, p.description, p.status, p.options, p.created_at
        p.images::text AS images, p.tags, p.product_type, p.vendor,
        ARRAY(SELECT ROW(v.id, v.sku, v.title, v.price, v.compare_at_price, v.currency,
                         v.inventory_quantity, v.inventory_policy, v.options::text, v.position,
-                        v.version)
+                        v.version, v.weight_grams)
              FROM variants v
              WHERE v.store_id = p.store_id AND v.product_id = p.id
              ORDER BY v.position) AS variants
 FROM products p
 """
+
+
+def row_weight(row: asyncpg.Record) -> int:
+    """A product row's large text, for a page's budget (services.common.cursor.rows_within):
+    the description and image list, plus an allowance for the bounded rest."""
+    return len(row["description"]) + len(row["images"] or "") + 4096
 
 
 def product_from_row(row: asyncpg.Record) -> ProductRow:
@@ -93,6 +100,7 @@ def product_from_row(row: asyncpg.Record) -> ProductRow:
                 option_values=tuple(json.loads(v[8])),
                 position=v[9],
                 version=v[10],
+                weight_grams=v[11],
             )
             for v in row["variants"]
         ),
@@ -166,8 +174,9 @@ class CatalogRepository:
         store = await transaction_store(conn)
         await conn.executemany(
             """INSERT INTO variants (store_id, product_id, position, sku, title, price,
-                       compare_at_price, currency, inventory_quantity, inventory_policy, options)
-                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)""",
+                       compare_at_price, currency, inventory_quantity, inventory_policy, options,
+                       weight_grams)
+                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $12)""",
             [
                 (
                     product_id,
@@ -181,6 +190,7 @@ class CatalogRepository:
                     v.inventory_policy,
                     json.dumps(list(v.option_values)),
                     store,
+                    v.weight_grams,
                 )
                 for v in product.variants
             ],

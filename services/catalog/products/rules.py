@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from services.common import limits
 from services.common.errors import Validator
 from services.common.stock_rules import in_stock
 
@@ -17,11 +18,14 @@ MAX_IMAGES = 250
 MAX_AMOUNT = 10**13
 MAX_INVENTORY = 10**9
 MAX_TAGS = 250
-MAX_TEXT = 255  # a tag, a product type, a vendor
+MAX_TEXT = limits.NAME  # a tag, a product type, a vendor
 HANDLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 STATUSES = ("draft", "active", "archived")
 POLICIES = ("deny", "continue")
+
+# A variant's weight per unit (100 t): the database CHECK's bound too (migration 0012).
+MAX_WEIGHT_GRAMS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class VariantDraft:
     inventory_quantity: int = 0
     inventory_policy: str = "deny"
     option_values: tuple[str, ...] = ()
+    # Grams per unit (weight-band shipping rates); None: weighs nothing.
+    weight_grams: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class NewVariant:
     inventory_quantity: int
     inventory_policy: str
     option_values: tuple[str, ...]
+    weight_grams: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,9 +160,16 @@ def check_variant(
             f"needs exactly {len(options)} value(s), one per product option {list(options)}",
         )
     for j, value in enumerate(values):
-        v.check(1 <= len(value) <= 255, f"{f}.option_values[{j}]", "must be 1 to 255 characters")
+        if limits.check_text(v, f"{f}.option_values[{j}]", value, limits.NAME):
+            v.check(bool(value), f"{f}.option_values[{j}]", "must be 1 to 255 characters")
+    if draft.weight_grams is not None:
+        v.check(
+            0 <= draft.weight_grams <= MAX_WEIGHT_GRAMS,
+            f"{f}.weight_grams",
+            f"must be 0 to {MAX_WEIGHT_GRAMS} grams",
+        )
     title = draft.title.strip() or (" / ".join(values) if values else "Default Title")
-    v.check(len(title) <= 255, f"{f}.title", "must be at most 255 characters")
+    limits.check_text(v, f"{f}.title", title, limits.NAME)
     return NewVariant(
         position=position,
         sku=sku or None,
@@ -165,13 +179,20 @@ def check_variant(
         inventory_quantity=qty,
         inventory_policy=policy,
         option_values=values,
+        weight_grams=draft.weight_grams,
     )
 
 
 def check_title(v: Validator, title: str) -> str:
     title = title.strip()
-    v.check(1 <= len(title) <= 255, "title", "must be 1 to 255 characters")
+    if limits.check_text(v, "title", title, limits.NAME):
+        v.check(bool(title), "title", f"must be 1 to {limits.NAME} characters")
     return title
+
+
+def check_description(v: Validator, description: str) -> str:
+    limits.check_text(v, "description", description, limits.DESCRIPTION)
+    return description
 
 
 def check_handle(v: Validator, handle: str) -> str:
@@ -190,7 +211,8 @@ def check_options(v: Validator, options: tuple[str, ...]) -> tuple[str, ...]:
     options = tuple(o.strip() for o in options)
     v.check(len(options) <= MAX_OPTIONS, "options", f"at most {MAX_OPTIONS} options per product")
     for i, name in enumerate(options):
-        v.check(1 <= len(name) <= 255, f"options[{i}]", "must be 1 to 255 characters")
+        if limits.check_text(v, f"options[{i}]", name, limits.NAME):
+            v.check(bool(name), f"options[{i}]", "must be 1 to 255 characters")
     if len({o.lower() for o in options}) != len(options):
         v.fail("options", "option names must be unique")
     return options
@@ -199,8 +221,7 @@ def check_options(v: Validator, options: tuple[str, ...]) -> tuple[str, ...]:
 def check_text(v: Validator, name: str, value: str, maximum: int = MAX_TEXT) -> str:
     """Trimmed free text of at most `maximum` characters, without NUL."""
     value = " ".join(value.split())
-    v.check(len(value) <= maximum, name, f"must be at most {maximum} characters")
-    v.check("\x00" not in value, name, "must not contain NUL characters")
+    limits.check_text(v, name, value, maximum)
     return value
 
 
@@ -219,13 +240,20 @@ def check_images(v: Validator, images: tuple[ImageInput, ...]) -> tuple[Image, .
     """Validated images in display order (by position, then as given), renumbered 1..n."""
     v.check(len(images) <= MAX_IMAGES, "images", f"at most {MAX_IMAGES} images per product")
     for i, image in enumerate(images):
-        parts = urlsplit(image.url.strip())
-        v.check(
-            parts.scheme in ("https", "http") and bool(parts.netloc) and len(image.url) <= 2048,
-            f"images[{i}].url",
-            "must be an http(s) URL of at most 2048 characters",
-        )
-        v.check(len(image.alt_text) <= 512, f"images[{i}].alt_text", "at most 512 characters")
+        url = image.url.strip()
+        if limits.check_text(v, f"images[{i}].url", url, limits.URL):
+            try:
+                parts = urlsplit(url)
+                ok = parts.scheme == "https" and bool(parts.hostname) and " " not in url
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                ok = False
+            # https only, as the API says: a storefront on https cannot show http images.
+            v.check(
+                ok,
+                f"images[{i}].url",
+                f"must be an https:// URL of at most {limits.URL} characters",
+            )
+        limits.check_text(v, f"images[{i}].alt_text", image.alt_text, limits.ALT_TEXT)
         v.check(image.position >= 0, f"images[{i}].position", "must be >= 0")
     ordered = sorted(
         enumerate(images), key=lambda item: (item[1].position or len(images) + 1, item[0])
@@ -240,6 +268,7 @@ def validate_product(draft: ProductDraft, currency: str) -> NewProduct:
     """Checks every field and reports all problems at once, each naming its field."""
     v = Validator()
     title = check_title(v, draft.title)
+    check_description(v, draft.description)
     generated = not draft.handle.strip()
     handle = (slugify(title) or "product") if generated else check_handle(v, draft.handle)
     check_status(v, draft.status)

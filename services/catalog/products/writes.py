@@ -19,6 +19,7 @@ from services.catalog.products.rules import (
     ImageInput,
     MoneyInput,
     VariantDraft,
+    check_description,
     check_handle,
     check_images,
     check_options,
@@ -52,7 +53,15 @@ PRODUCT_PATHS = frozenset(
     }
 )
 VARIANT_PATHS = frozenset(
-    {"sku", "title", "price", "compare_at_price", "inventory_policy", "option_values"}
+    {
+        "sku",
+        "title",
+        "price",
+        "compare_at_price",
+        "inventory_policy",
+        "option_values",
+        "weight_grams",
+    }
 )
 _PRODUCT_NOT_FOUND = "no product with this id in this store"
 _VARIANT_NOT_FOUND = "no variant with this id in this store"
@@ -83,6 +92,7 @@ class VariantPatch:
     compare_at_price: MoneyInput | None = None
     inventory_policy: str = ""
     option_values: tuple[str, ...] = ()
+    weight_grams: int | None = None
 
 
 def check_paths(paths: frozenset[str], allowed: frozenset[str]) -> None:
@@ -131,7 +141,7 @@ class ProductWrites:
             if "handle" in patch.paths:
                 changes["handle"] = check_handle(v, patch.handle)
             if "description" in patch.paths:
-                changes["description"] = patch.description
+                changes["description"] = check_description(v, patch.description)
             if "status" in patch.paths:
                 changes["status"] = check_status(v, patch.status)
             if "options" in patch.paths:
@@ -253,8 +263,9 @@ class ProductWrites:
             await self._check_distinct(conn, product, new.sku, new.option_values, None)
             variant_id = await conn.fetchval(
                 """INSERT INTO variants (store_id, product_id, position, sku, title, price,
-                       compare_at_price, currency, inventory_quantity, inventory_policy, options)
-                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+                       compare_at_price, currency, inventory_quantity, inventory_policy, options,
+                       weight_grams)
+                   VALUES ($11, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $12)
                    RETURNING id""",
                 pid,
                 new.position,
@@ -267,6 +278,7 @@ class ProductWrites:
                 new.inventory_policy,
                 json.dumps(list(new.option_values)),
                 store,
+                new.weight_grams,
             )
             return await _touch(conn, pid), str(variant_id)
 
@@ -303,6 +315,9 @@ class ProductWrites:
                 option_values=patch.option_values
                 if "option_values" in patch.paths
                 else current.option_values,
+                weight_grams=patch.weight_grams
+                if "weight_grams" in patch.paths
+                else current.weight_grams,
             )
             v = Validator()
             new = check_variant(v, "variant", current.position, merged, product.options, currency)
@@ -315,8 +330,8 @@ class ProductWrites:
             await self._check_distinct(conn, product, new.sku, new.option_values, vid)
             await conn.execute(
                 """UPDATE variants SET sku = $2, title = $3, price = $4, compare_at_price = $5,
-                       inventory_policy = $6, options = $7::jsonb, version = version + 1,
-                       updated_at = now()
+                       inventory_policy = $6, options = $7::jsonb, weight_grams = $9,
+                       version = version + 1, updated_at = now()
                    WHERE store_id = $8 AND id = $1""",
                 vid,
                 new.sku,
@@ -326,6 +341,7 @@ class ProductWrites:
                 new.inventory_policy,
                 json.dumps(list(new.option_values)),
                 store,
+                new.weight_grams,
             )
             return await _touch(conn, pid), str(vid)
 

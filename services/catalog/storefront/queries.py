@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.catalog.products.repository import ProductRow, product_from_row
+from services.catalog.products.repository import ProductRow, product_from_row, row_weight
 from services.catalog.storefront.listing import (
     KINDS,
     ListCriteria,
@@ -79,10 +79,11 @@ def search_sql(
 
 
 def to_page(rows: list[asyncpg.Record], size: int, kind: str, filters: dict[str, object]) -> Page:
-    products = [product_from_row(r) for r in rows[:size]]
+    kept = cursor.rows_within(rows, size, row_weight)
+    products = [product_from_row(r) for r in rows[:kept]]
     token = ""
-    if len(rows) > size:
-        last = rows[size - 1]
+    if len(rows) > kept:
+        last = rows[kept - 1]
         token = cursor.encode(kind, filters, (last["sort_key"], last["id"]))
     return Page(products, token, approximate=kind == "fuzzy")
 

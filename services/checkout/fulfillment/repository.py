@@ -105,7 +105,7 @@ async def insert(
         """INSERT INTO fulfillments (store_id, id, order_id, status, tracking_company,
                                      tracking_number, tracking_url, notify_customer, created_at,
                                      updated_at)
-           VALUES ($1, $2, $3, 'success', $4, $5, $6, $7, clock_timestamp(), clock_timestamp())""",
+           VALUES ($1, $2, $3, 'success', $4, $5, $6, $7, now(), now())""",
         store_id,
         fulfillment_id,
         order_id,
@@ -158,7 +158,7 @@ async def set_status(
     conn: asyncpg.Connection, store_id: int, fulfillment_id: uuid.UUID, status: str
 ) -> None:
     await conn.execute(
-        """UPDATE fulfillments SET status = $3, updated_at = clock_timestamp()
+        """UPDATE fulfillments SET status = $3, updated_at = now()
            WHERE store_id = $1 AND id = $2""",
         store_id,
         fulfillment_id,
@@ -176,7 +176,7 @@ async def set_tracking(
     await conn.execute(
         """UPDATE fulfillments
               SET tracking_company = $3, tracking_number = $4, tracking_url = $5,
-                  notify_customer = $6, updated_at = clock_timestamp()
+                  notify_customer = $6, updated_at = now()
             WHERE store_id = $1 AND id = $2""",
         store_id,
         fulfillment_id,
@@ -191,7 +191,7 @@ async def set_order_status(
     conn: asyncpg.Connection, store_id: int, order_id: uuid.UUID, status: str
 ) -> None:
     await conn.execute(
-        """UPDATE orders SET fulfillment_status = $3, updated_at = clock_timestamp()
+        """UPDATE orders SET fulfillment_status = $3, updated_at = now()
            WHERE store_id = $1 AND id = $2""",
         store_id,
         order_id,

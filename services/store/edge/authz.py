@@ -60,8 +60,8 @@ def unauthenticated(message: str) -> external_auth_pb2.CheckResponse:
     return _deny(code_pb2.UNAUTHENTICATED, http_status_pb2.Unauthorized, message)
 
 
-def invalid_argument(fields: list[str]) -> external_auth_pb2.CheckResponse:
-    message = "; ".join(f"{f}: unknown field" for f in fields)
+def invalid_argument(violations: list[tuple[str, str]]) -> external_auth_pb2.CheckResponse:
+    message = "; ".join(f"{field}: {why}" for field, why in violations)
     return _deny(code_pb2.INVALID_ARGUMENT, http_status_pb2.BadRequest, message)
 
 
@@ -111,10 +111,10 @@ class AuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
     async def Check(self, request, context):
         http = request.attributes.request.http
         if (CHECK_METADATA_KEY, CHECK_JSON_BODY) in (context.invocation_metadata() or ()):
-            unknown = self._guard.unknown_fields(
+            found = self._guard.violations(
                 http.method, http.path, http.raw_body or http.body.encode()
             )
-            return invalid_argument(unknown) if unknown else ALLOW
+            return invalid_argument(found) if found else ALLOW
         extensions = request.attributes.context_extensions
         if extensions.get(HOST_CONTEXT_KEY) == PLATFORM_HOST:
             return await self._check_operator(http)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from google.api import annotations_pb2
 from google.protobuf import descriptor, descriptor_pool
 
+from services.common import limits
 from services.store.edge.api import TRANSCODED_SERVICES
 
 
@@ -79,15 +80,28 @@ class JsonBodyGuard:
     def __init__(self) -> None:
         self._rules = _rules()
 
-    def unknown_fields(self, verb: str, path: str, body: bytes) -> list[str]:
+    def violations(self, verb: str, path: str, body: bytes) -> list[tuple[str, str]]:
+        """(field, why) for each problem of a REST body: too deep, or unknown fields."""
         path = path.split("?", 1)[0]
         rule = next((r for r in self._rules if r.verb == verb and r.pattern.match(path)), None)
         if rule is None or not body:
             return []
+        too_deep = [("body", f"JSON must nest at most {limits.MAX_JSON_DEPTH} levels")]
         try:
             document = json.loads(body)
+        except RecursionError:
+            return too_deep  # deeper than Python's own limit: far past ours
         except ValueError:
             return []  # the transcoder answers malformed JSON with its own 400
+        if limits.json_depth(document) > limits.MAX_JSON_DEPTH:
+            return too_deep
+        return [(where, "unknown field") for where in self._unknown(rule, document)]
+
+    def unknown_fields(self, verb: str, path: str, body: bytes) -> list[str]:
+        return [where for where, why in self.violations(verb, path, body) if why == "unknown field"]
+
+    @staticmethod
+    def _unknown(rule: _Rule, document: object) -> list[str]:
         if rule.body == "*":
             return unknown_fields(document, rule.message)
         field = rule.message.fields_by_name[rule.body]

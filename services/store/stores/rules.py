@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.common import limits
 from services.common.errors import Validator
 
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -67,7 +68,8 @@ def validate_new_store(name: str, subdomain: str, owner_email: str, currency: st
     subdomain = subdomain.strip().lower()
     owner_email = owner_email.strip()
     currency = currency.strip().upper()
-    v.check(1 <= len(name) <= 255, "name", "must be 1 to 255 characters")
+    if limits.check_text(v, "name", name, limits.NAME):
+        v.check(bool(name), "name", f"must be 1 to {limits.NAME} characters")
     if not SUBDOMAIN_RE.match(subdomain):
         v.fail(
             "subdomain",

@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from services.common import limits
 from services.common.errors import Validator
 
 THEME_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -112,6 +113,10 @@ def _path(error: ValidationError) -> str:
 
 
 def settings_violations(settings: dict[str, Any], v: Validator) -> None:
+    # Before the schema: its validator recurses, and no setting nests more than a few levels.
+    if limits.json_depth(settings) > limits.MAX_SETTINGS_DEPTH:
+        v.fail("settings", f"must nest at most {limits.MAX_SETTINGS_DEPTH} levels")
+        return
     if len(json.dumps(settings, separators=(",", ":"))) > MAX_SETTINGS_BYTES:
         v.fail("settings", f"must be at most {MAX_SETTINGS_BYTES} bytes of JSON")
         return
@@ -129,7 +134,8 @@ def validate_settings_change(
     v = Validator()
     if name is not None:
         name = name.strip()
-        v.check(1 <= len(name) <= 255, "name", "must be 1 to 255 characters")
+        if limits.check_text(v, "name", name, limits.NAME):
+            v.check(bool(name), "name", f"must be 1 to {limits.NAME} characters")
     if theme_id is not None:
         theme_id = theme_id.strip()
         v.check(

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common import limits
 from services.common.errors import PermissionDenied, Validator
 
-MAX_TOKEN_NAME = 100
+MAX_TOKEN_NAME = limits.TOKEN_NAME
 TOKEN_PREFIX = "shpat_"
 
 ALL_SCOPES = frozenset(
@@ -74,7 +75,8 @@ class TokenInfo:
 def validate_new_token(name: str, scopes: Iterable[str], caller_scopes: frozenset[str]) -> NewToken:
     v = Validator()
     name = name.strip()
-    v.check(1 <= len(name) <= MAX_TOKEN_NAME, "name", f"must be 1 to {MAX_TOKEN_NAME} characters")
+    if limits.check_text(v, "name", name, MAX_TOKEN_NAME):
+        v.check(bool(name), "name", f"must be 1 to {MAX_TOKEN_NAME} characters")
     wanted = [s.strip() for s in scopes]
     unknown = sorted({s for s in wanted if s not in ALL_SCOPES})
     if not wanted:
