@@ -35,14 +35,15 @@ def render(
     ops_port: int | None = None,
     mesh: MeshFiles | None = None,
     idle_timeout_s: float = 60,
+    request_headers_timeout_s: float = 10,
     max_downstream_connections: int = 50000,
 ) -> str:
     """`mesh`: the certificates Envoy presents to the services and checks them by (devstack's
     Stack.mesh); without it the paths of `make run`'s, for configs that are only inspected.
     `otlp_endpoint` ("host:port" of an OTLP/gRPC collector) turns tracing on; without it the
     tracing block and the collector cluster are left out, so Envoy makes no spans at all.
-    `idle_timeout_s` and `max_downstream_connections` let a test see idle connections closed
-    in seconds."""
+    `idle_timeout_s`, `request_headers_timeout_s` and `max_downstream_connections` let a
+    test see idle and slow connections closed in seconds."""
     mesh = mesh or MeshFiles(ROOT / ".run" / "pki")
     otlp_host, _, otlp_port = (otlp_endpoint or "127.0.0.1:4317").rpartition(":")
     text = Template(TEMPLATE.read_text()).substitute(
@@ -68,6 +69,7 @@ def render(
         MESH_CA_FILE=str(mesh.ca),
         TRUST_DOMAIN=TRUST_DOMAIN,
         IDLE_TIMEOUT=f"{idle_timeout_s}s",
+        REQUEST_HEADERS_TIMEOUT=f"{request_headers_timeout_s}s",
         MAX_DOWNSTREAM_CONNECTIONS=max_downstream_connections,
     )
     return text if otlp_endpoint else without_tracing(text)
@@ -111,6 +113,7 @@ K8S_VALUES = {
     # Parent-based samplers in the services follow Envoy's decision.
     "TRACE_SAMPLING_PERCENT": 10,
     "IDLE_TIMEOUT": "60s",
+    "REQUEST_HEADERS_TIMEOUT": "10s",
     "MAX_DOWNSTREAM_CONNECTIONS": 50000,
 }
 

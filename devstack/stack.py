@@ -91,6 +91,24 @@ class Stack:
         """The mutual-TLS certificates between Envoy and the services (made on first use)."""
         return ensure_mesh(self.run_dir / "pki")
 
+    @property
+    def storefront_ca_dir(self) -> Path:
+        """The local CA that signs custom domains' certificates (made by the Store service)."""
+        return self.run_dir / "storefront-ca"
+
+    @cached_property
+    def certificate_sealing_key(self) -> str:
+        """The Fernet key the Store service seals certificates' private keys with, kept
+        beside the run's other secrets (owner-only)."""
+        path = self.run_dir / "certificate-sealing.key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_bytes(Fernet.generate_key())
+        return path.read_text().strip()
+
     def credentials(self, identity: str = "operator") -> grpc.ChannelCredentials:
         """Client credentials for a direct call to a service port. "operator" (the default)
         reaches health, reflection and the operator API; "edge" is Envoy's own identity — only
@@ -164,6 +182,13 @@ class Stack:
         )
         if self.amqp_url:
             env["AMQP_URL"] = self.amqp_url
+        if service == "store":
+            # Certificates of verified custom domains from the local CA (issue 18).
+            env.update(
+                CERT_ISSUER="local",
+                CERT_KEY_ENCRYPTION_KEYS=self.certificate_sealing_key,
+                CERT_LOCAL_CA_DIR=str(self.storefront_ca_dir),
+            )
         env.update(self._telemetry_env(service, port))
         env.update(self.extra_env)
         return env

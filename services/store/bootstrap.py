@@ -6,8 +6,10 @@ the configuration and closed at shutdown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import grpc
@@ -22,7 +24,16 @@ from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
 from services.store.apidocs.reference import ApiReference
-from services.store.config import DomainSettings, EdgeSettings, LifecycleSettings
+from services.store.certificates.issuers import Issuer, LocalCaIssuer
+from services.store.certificates.provisioning import CertificateProvisioner
+from services.store.certificates.repository import CertificateRepository
+from services.store.certificates.sealing import KeySealer
+from services.store.config import (
+    CertificateSettings,
+    DomainSettings,
+    EdgeSettings,
+    LifecycleSettings,
+)
 from services.store.domains.custom_domains import CustomDomains
 from services.store.domains.dns import TxtLookup
 from services.store.domains.recheck import DomainRechecker
@@ -67,6 +78,8 @@ class _Adapters:
     redis: redis.Redis
     domains: DomainRepository
     dns: TxtLookup
+    # Wakes certificate issuance (a no-op when issuance is off).
+    certificates_due: Callable[[], None]
 
 
 ENVOY_FACING = (
@@ -77,12 +90,23 @@ ENVOY_FACING = (
 OPERATOR_API = "shop.platform.v1.Operations"
 
 
+def _nothing() -> None:
+    """Issuance is off: verifying a domain wakes nobody."""
+
+
+def _issuer(settings: CertificateSettings) -> Issuer:
+    if settings.issuer == "acme":
+        raise NotImplementedError("CERT_ISSUER=acme is not wired yet")
+    return LocalCaIssuer.from_directory(Path(settings.local_ca_dir), days=settings.local_days)
+
+
 def build(
     config: Config,
     *,
     domain_settings: DomainSettings | None = None,
     lifecycle_settings: LifecycleSettings | None = None,
     edge_settings: EdgeSettings | None = None,
+    certificate_settings: CertificateSettings | None = None,
     pool: asyncpg.Pool | None = None,
     control_pool: asyncpg.Pool | None = None,
     ops_pool: asyncpg.Pool | None = None,
@@ -94,6 +118,7 @@ def build(
     life = lifecycle_settings or LifecycleSettings.from_env()
     grace = timedelta(seconds=life.close_grace)
     edge = edge_settings or EdgeSettings.from_env()
+    certs = certificate_settings or CertificateSettings.from_env()
     snapshot = RouteSnapshot()
     delta = DeltaAggregatedServer([RouteConfigProvider(snapshot)])
     owned = Owned()
@@ -154,7 +179,19 @@ def build(
         )
         await eraser.start()
         owned.add(eraser.stop)
-        made.set(_Adapters(db, control, ops, cache, domains, lookup))
+        certificates_due: Callable[[], None] = _nothing
+        if certs.issuer != "off":
+            provisioner = CertificateProvisioner(
+                CertificateRepository(db, control),
+                _issuer(certs),
+                KeySealer.from_setting(certs.encryption_keys),
+                interval=certs.interval,
+                retry_after=certs.retry_after,
+            )
+            await provisioner.start()
+            owned.add(provisioner.stop)
+            certificates_due = provisioner.wake
+        made.set(_Adapters(db, control, ops, cache, domains, lookup, certificates_due))
 
     def register(server: grpc.aio.Server) -> list[str]:
         adapters = made.get()
@@ -168,7 +205,11 @@ def build(
         )
         resolver = TokenResolver(adapters.control, adapters.redis)
         custom_domains = CustomDomains(
-            adapters.domains, adapters.dns, settings.brand, config.platform_domain
+            adapters.domains,
+            adapters.dns,
+            settings.brand,
+            config.platform_domain,
+            on_verified=adapters.certificates_due,
         )
         ownership = Ownership(
             OwnershipRepository(db), LifecycleRepository(db), grace, config.platform_domain

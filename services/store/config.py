@@ -4,7 +4,7 @@ services.common.config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.common.config import env, env_float, env_int
 
@@ -92,4 +92,46 @@ class EdgeSettings:
             vhost_max_per_envoy=env_int("EDGE_VHOST_MAX_PER_ENVOY", 50_000),
             absent_ttl_seconds=env_float("EDGE_ABSENT_TTL_SECONDS", 30.0),
             check_interval_seconds=env_float("EDGE_ROUTE_CHECK_SECONDS", 30.0),
+        )
+
+
+@dataclass(frozen=True)
+class CertificateSettings:
+    # "local": a local CA (make run, tests; its files in CERT_LOCAL_CA_DIR, made when
+    # missing); "acme": an RFC 8555 CA (CERT_ACME_DIRECTORY_URL) with HTTP-01; "off": no
+    # issuance (a process without CERT_KEY_ENCRYPTION_KEYS cannot store keys, so it is off).
+    issuer: str
+    # Fernet keys, comma-separated, the first encrypts (a Kubernetes Secret's value).
+    # repr=False: never in a log line that prints the settings.
+    encryption_keys: str = field(repr=False)
+    local_ca_dir: str
+    # Lifetime of a local CA's certificates (days).
+    local_days: int
+    acme_directory_url: str
+    acme_contact_email: str
+    # How often due domains are looked for (verification also wakes the worker at once), and
+    # how long a domain whose issuance failed waits before the next try.
+    interval: float
+    retry_after: float
+
+    @classmethod
+    def from_env(cls) -> CertificateSettings:
+        keys = env("CERT_KEY_ENCRYPTION_KEYS", "")
+        issuer = env("CERT_ISSUER", "local" if keys else "off")
+        if issuer not in ("local", "acme", "off"):
+            raise ValueError(f"CERT_ISSUER must be local, acme or off, not {issuer!r}")
+        if issuer != "off" and not keys:
+            raise ValueError(f"CERT_ISSUER={issuer} needs CERT_KEY_ENCRYPTION_KEYS")
+        if issuer == "acme" and not env("CERT_ACME_DIRECTORY_URL", ""):
+            raise ValueError("CERT_ISSUER=acme needs CERT_ACME_DIRECTORY_URL")
+        return cls(
+            issuer=issuer,
+            encryption_keys=keys,
+            local_ca_dir=env("CERT_LOCAL_CA_DIR", ".run/storefront-ca"),
+            local_days=env_int("CERT_LOCAL_DAYS", 90),
+            # No default: production names its CA (and a staging one first) on purpose.
+            acme_directory_url=env("CERT_ACME_DIRECTORY_URL", ""),
+            acme_contact_email=env("CERT_ACME_CONTACT_EMAIL", ""),
+            interval=env_float("CERT_CHECK_INTERVAL_SECONDS", 300.0),
+            retry_after=env_float("CERT_RETRY_AFTER_SECONDS", 900.0),
         )

@@ -93,7 +93,11 @@ def edge_with(stack, tmp_path: Path) -> Iterator:
     (the session's Envoy keeps the production values)."""
     procs: list[subprocess.Popen] = []
 
-    def start(idle_timeout_s: float, max_downstream_connections: int) -> Edge:
+    def start(
+        idle_timeout_s: float,
+        max_downstream_connections: int,
+        request_headers_timeout_s: float = 10,
+    ) -> Edge:
         port, admin_port = free_port(), free_port()
         config = tmp_path / f"envoy-{port}.yaml"
         config.write_text(
@@ -106,6 +110,7 @@ def edge_with(stack, tmp_path: Path) -> Iterator:
                 mesh=stack.mesh,
                 idle_timeout_s=idle_timeout_s,
                 max_downstream_connections=max_downstream_connections,
+                request_headers_timeout_s=request_headers_timeout_s,
             )
         )
         log = tmp_path / f"envoy-{port}.log"
@@ -182,3 +187,20 @@ async def test_overload_manager_shortens_the_idle_timeout(edge_with, store_a):
     edge = edge_with(idle_timeout_s=60, max_downstream_connections=1100)
     served = await _hold_idle_and_serve(edge, store_a.host, silent=1000, h2=0, within=30)
     assert served and set(served) == {200}
+
+
+async def test_a_client_that_stalls_mid_headers_is_cut_off(edge_with, store_a):
+    """Slowloris: 200 connections send half a request line and stop. The idle timeout does not
+    apply (a request has begun) and is 60 s here; the 2 s request-headers timeout closes
+    them (Envoy closes a connection whose request line never completed without a reply)."""
+    edge = edge_with(
+        idle_timeout_s=60, max_downstream_connections=50_000, request_headers_timeout_s=2
+    )
+    readers = [await _hold(edge.port, b"GET /v1/products HTTP/1.1\r\nHo") for _ in range(200)]
+
+    async def answer(reader: asyncio.StreamReader) -> bytes:
+        return await reader.read()
+
+    replies = await asyncio.wait_for(asyncio.gather(*(answer(r) for r in readers)), timeout=30)
+    # Each read returned at EOF, well before the idle timeout.
+    assert all(reply in (b"",) or reply.startswith(b"HTTP/1.1 408") for reply in replies)

@@ -240,6 +240,32 @@ async def test_an_unexpected_second_intent_is_refunded_and_the_order_stays_one(
     assert await _orders_for(stack, uuid.UUID(checkout_id)) == 1
 
 
+async def test_a_payment_for_a_checkout_that_no_longer_exists_is_refunded(stack, http, shop, sdk):
+    """A checkout the reaper pruned (or one that never was) cannot get an order: a succeeded
+    intent naming it is refunded in full, never kept."""
+    account = await _account(stack, shop)
+    gone = str(uuid.uuid4())
+    orphan = sdk.v1.payment_intents.create(
+        params={
+            "amount": 1800,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": {"store_id": shop.id, "checkout_id": gone, "attempt": "1"},
+        },
+        options={"stripe_account": account},
+    )
+    assert orphan.status == "succeeded"
+
+    def refunded() -> bool:
+        charge = sdk.v1.charges.retrieve(orphan.latest_charge, options={"stripe_account": account})
+        return charge.amount_refunded == 1800
+
+    wait(refunded, what="the payment for a missing checkout refunded")
+    assert await _orders_for(stack, uuid.UUID(gone)) == 0
+
+
 async def test_the_plan_fee_rides_on_the_direct_charge(stack, http, sdk):
     store = await merchant(stack, http, "fee")
     await admin_sql(stack, "UPDATE stores SET plan = 'basic' WHERE id = $1", int(store.id))

@@ -707,6 +707,13 @@ class CheckoutFlow:
         metrics.PAYMENTS_REFUNDED.labels(reason="unfulfillable").inc()
         return refunded
 
+    async def refund_unknown(
+        self, store_id: int, checkout_id: uuid.UUID, intent_id: str, account: str
+    ) -> None:
+        """A succeeded payment that names a checkout this store does not have (pruned after
+        retention, or never made): nothing can become its order, so it is refunded in full."""
+        await self._refund_extra(store_id, checkout_id, intent_id, account)
+
     async def _refund_extra(
         self, store_id: int, record_id: uuid.UUID, intent_id: str, account: str | None
     ) -> None:

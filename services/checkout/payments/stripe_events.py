@@ -109,6 +109,10 @@ class StripeEvents:
             await self._flow.observe(store_id, checkout_id, payment)
         except LookupError:
             log.warning("Stripe event %s for unknown checkout %s", event["id"], checkout_id)
+            if payment.status == "succeeded":
+                # No checkout (pruned after retention, or never ours) means no order can be
+                # made for it: money without an order is refunded in full.
+                await self._flow.refund_unknown(store_id, checkout_id, intent["id"], account)
 
     async def _account_updated(self, store_id: int, account: str) -> None:
         state = state_from_account(await self._connect.account(account))

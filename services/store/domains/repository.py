@@ -18,7 +18,10 @@ from services.common.tenancy import require_store_id
 from services.store.domains.rules import CustomDomain, Recheck
 
 LIST_KINDS: cursor.Kinds = {"oldest": (datetime, str)}
-_COLUMNS = "domain, verification_token, verified_at, is_primary, created_at, last_checked_at"
+_COLUMNS = (
+    "domain, verification_token, verified_at, is_primary, created_at, last_checked_at,"
+    " ssl_provisioned_at, ssl_expires_at"
+)
 
 
 def _domain(row: asyncpg.Record) -> CustomDomain:
@@ -29,6 +32,8 @@ def _domain(row: asyncpg.Record) -> CustomDomain:
         is_primary=row["is_primary"],
         created_at=row["created_at"],
         last_checked_at=row["last_checked_at"],
+        ssl_provisioned_at=row["ssl_provisioned_at"],
+        ssl_expires_at=row["ssl_expires_at"],
     )
 
 

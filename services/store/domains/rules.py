@@ -62,6 +62,9 @@ class CustomDomain:
     is_primary: bool
     created_at: datetime
     last_checked_at: datetime | None
+    # Its certificate (services/store/certificates): when it was last issued, when it expires.
+    ssl_provisioned_at: datetime | None = None
+    ssl_expires_at: datetime | None = None
 
     @property
     def state(self) -> DomainState:

@@ -73,6 +73,8 @@ def domain_message(domain: CustomDomain, record_name: str) -> store_pb2.Domain:
         created_at=to_timestamp(domain.created_at),
         verified_at=to_timestamp(domain.verified_at),
         last_checked_at=to_timestamp(domain.last_checked_at),
+        ssl_provisioned_at=to_timestamp(domain.ssl_provisioned_at),
+        ssl_expires_at=to_timestamp(domain.ssl_expires_at),
     )
 
 
