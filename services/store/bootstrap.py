@@ -133,12 +133,7 @@ def build(
         routes: ChangeFeed | RouteSync
         if edge.routes == "on_demand":
             reader = RouteReader(control, config.platform_domain)
-            vhosts = VirtualHostProvider(
-                reader,
-                hold_seconds=edge.vhost_hold_seconds,
-                max_held=edge.vhost_max_per_envoy,
-                absent_ttl=edge.absent_ttl_seconds,
-            )
+            vhosts = VirtualHostProvider(reader, absent_ttl=edge.absent_ttl_seconds)
             delta.add(vhosts)
             await snapshot.publish(on_demand_route_configuration(config.platform_domain))
             routes = ChangeFeed(

@@ -70,11 +70,6 @@ class EdgeSettings:
     # over delta ADS); "full": every store's virtual host in one route configuration (the
     # state-of-the-world fallback; memory and push time grow with all stores).
     routes: str
-    # How long an Envoy keeps an on-demand virtual host before the control plane removes it
-    # (Envoy never drops one by itself; an active host is fetched again on its next request),
-    # and how many one Envoy keeps at most (least recently fetched removed first).
-    vhost_hold_seconds: float
-    vhost_max_per_envoy: int
     # How long an unknown host's "not found" is reused without asking the database (a store
     # created meanwhile clears it at once).
     absent_ttl_seconds: float
@@ -88,8 +83,6 @@ class EdgeSettings:
             raise ValueError(f"EDGE_ROUTES must be on_demand or full, not {routes!r}")
         return cls(
             routes=routes,
-            vhost_hold_seconds=env_float("EDGE_VHOST_HOLD_SECONDS", 600.0),
-            vhost_max_per_envoy=env_int("EDGE_VHOST_MAX_PER_ENVOY", 50_000),
             absent_ttl_seconds=env_float("EDGE_ABSENT_TTL_SECONDS", 30.0),
             check_interval_seconds=env_float("EDGE_ROUTE_CHECK_SECONDS", 30.0),
         )
