@@ -131,8 +131,10 @@ async def seeding_session(admin_db: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-def insert_stores(admin_db: str, count: int, *, unlimited: bool = False) -> float:
-    """Stores seed-1 … seed-<count>, every 10th with a verified custom domain
+def insert_stores(
+    admin_db: str, count: int, *, unlimited: bool = False, domain_every: int = 10
+) -> float:
+    """Stores seed-1 … seed-<count>, every `domain_every`th with a verified custom domain
     (www.seed-<n>.example.com); optionally all on the unlimited plan. Seconds taken."""
 
     async def run() -> None:
@@ -148,7 +150,8 @@ def insert_stores(admin_db: str, count: int, *, unlimited: bool = False) -> floa
             await conn.execute(
                 """INSERT INTO store_domains (store_id, domain, verification_token, verified_at)
                    SELECT id, 'www.' || subdomain || '.example.com', 'seed', now()
-                   FROM stores WHERE id % 10 = 0"""
+                   FROM stores WHERE id % $1 = 0""",
+                domain_every,
             )
 
     started = time.monotonic()

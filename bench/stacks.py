@@ -67,13 +67,14 @@ def bench_stack(
     envoy_concurrency: int = 1,
     smoke: bool = False,
     edge_cache: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """A stack of `services` on a fresh database `shop_bench_<name>_<random>`, with a RabbitMQ
     virtual host of its own if the relay or the consumers run; mail: an SMTP sink they send
     to. start=False yields it migrated but not started, for seeding before the services load
     it (then start_services()). edge_cache: the storefront marks its reads cacheable (the
     production setting); off otherwise, so a benchmark of the services measures them, not
-    Envoy's cache."""
+    Envoy's cache. env: more settings for every service."""
     admin_dsn = ensure_postgres(STATE_DIR)
     database = f"shop_bench_{name}_{uuid.uuid4().hex[:6]}"
     with ExitStack() as cleanup:
@@ -102,6 +103,7 @@ def bench_stack(
             extra_env={
                 **(SMOKE_ENV if smoke else {}),
                 "STOREFRONT_CACHE_SECONDS": "1" if edge_cache else "0",
+                **(env or {}),
             },
         )
         cleanup.callback(drop_database, admin_dsn, database)

@@ -70,11 +70,6 @@ class EdgeSettings:
     # over delta ADS); "full": every store's virtual host in one route configuration (the
     # state-of-the-world fallback; memory and push time grow with all stores).
     routes: str
-    # How long an Envoy keeps an on-demand virtual host before the control plane removes it
-    # (Envoy never drops one by itself; an active host is fetched again on its next request),
-    # and how many one Envoy keeps at most (least recently fetched removed first).
-    vhost_hold_seconds: float
-    vhost_max_per_envoy: int
     # How long an unknown host's "not found" is reused without asking the database (a store
     # created meanwhile clears it at once).
     absent_ttl_seconds: float
@@ -88,8 +83,6 @@ class EdgeSettings:
             raise ValueError(f"EDGE_ROUTES must be on_demand or full, not {routes!r}")
         return cls(
             routes=routes,
-            vhost_hold_seconds=env_float("EDGE_VHOST_HOLD_SECONDS", 600.0),
-            vhost_max_per_envoy=env_int("EDGE_VHOST_MAX_PER_ENVOY", 50_000),
             absent_ttl_seconds=env_float("EDGE_ABSENT_TTL_SECONDS", 30.0),
             check_interval_seconds=env_float("EDGE_ROUTE_CHECK_SECONDS", 30.0),
         )
@@ -109,6 +102,9 @@ class CertificateSettings:
     local_days: int
     acme_directory_url: str
     acme_contact_email: str
+    # The ACME account's key (PEM, ECDSA P-256): a file from a Kubernetes Secret. Keeping it
+    # keeps the account (its rate limits, its authorizations) across restarts.
+    acme_account_key_file: str
     # How often due domains are looked for (verification also wakes the worker at once), and
     # how long a domain whose issuance failed waits before the next try.
     interval: float
@@ -122,8 +118,12 @@ class CertificateSettings:
             raise ValueError(f"CERT_ISSUER must be local, acme or off, not {issuer!r}")
         if issuer != "off" and not keys:
             raise ValueError(f"CERT_ISSUER={issuer} needs CERT_KEY_ENCRYPTION_KEYS")
-        if issuer == "acme" and not env("CERT_ACME_DIRECTORY_URL", ""):
-            raise ValueError("CERT_ISSUER=acme needs CERT_ACME_DIRECTORY_URL")
+        if issuer == "acme" and not (
+            env("CERT_ACME_DIRECTORY_URL", "") and env("CERT_ACME_ACCOUNT_KEY_FILE", "")
+        ):
+            raise ValueError(
+                "CERT_ISSUER=acme needs CERT_ACME_DIRECTORY_URL and CERT_ACME_ACCOUNT_KEY_FILE"
+            )
         return cls(
             issuer=issuer,
             encryption_keys=keys,
@@ -132,6 +132,7 @@ class CertificateSettings:
             # No default: production names its CA (and a staging one first) on purpose.
             acme_directory_url=env("CERT_ACME_DIRECTORY_URL", ""),
             acme_contact_email=env("CERT_ACME_CONTACT_EMAIL", ""),
+            acme_account_key_file=env("CERT_ACME_ACCOUNT_KEY_FILE", ""),
             interval=env_float("CERT_CHECK_INTERVAL_SECONDS", 300.0),
             retry_after=env_float("CERT_RETRY_AFTER_SECONDS", 900.0),
         )

@@ -28,7 +28,7 @@ class RouteReader:
 
     async def routes_of(self, store_ids: list[int]) -> dict[int, StoreRoute]:
         rows = await self._pool.fetch(
-            f"SELECT {_COLUMNS} FROM platform.store_routes($1)", store_ids
+            f"SELECT {_COLUMNS} FROM platform.store_routes_of($1)", store_ids
         )
         return {row["store_id"]: self.route(row) for row in rows}
 

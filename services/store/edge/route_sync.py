@@ -225,7 +225,7 @@ class RouteSync(_ListeningWorker):
     async def _apply(self, ids: list[int]) -> None:
         rows = await self._pool.fetch(
             "SELECT store_id, subdomain, custom_domains, plan, status"
-            " FROM platform.store_routes($1)",
+            " FROM platform.store_routes_of($1)",
             ids,
         )
         found = {row["store_id"]: row for row in rows}
