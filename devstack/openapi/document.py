@@ -194,7 +194,8 @@ def routes(index: Index, services: tuple[str, ...]) -> list[tuple[str, str, str]
 def _summary(comment: str, fallback: str) -> str:
     if not comment:
         return fallback
-    first = re.split(r"(?<=[.:;])\s", comment, maxsplit=1)[0]
+    # The first sentence, whole (a clause cut at ";" reads as a broken sentence).
+    first = re.split(r"(?<=\.)\s", comment, maxsplit=1)[0]
     return first if len(first) <= 120 else fallback
 
 

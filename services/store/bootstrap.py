@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import httpx
 import redis.asyncio as redis
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
@@ -24,6 +25,7 @@ from services.common.server import App
 from services.common.ssrf import SsrfPolicy
 from services.common.wiring import Owned, Slot
 from services.store.apidocs.reference import ApiReference
+from services.store.certificates.acme import AcmeIssuer, AcmeSettings, load_account_key
 from services.store.certificates.issuers import Issuer, LocalCaIssuer
 from services.store.certificates.provisioning import CertificateProvisioner
 from services.store.certificates.repository import CertificateRepository
@@ -94,9 +96,19 @@ def _nothing() -> None:
     """Issuance is off: verifying a domain wakes nobody."""
 
 
-def _issuer(settings: CertificateSettings) -> Issuer:
+def _issuer(
+    settings: CertificateSettings, certificates: CertificateRepository, owned: Owned
+) -> Issuer:
     if settings.issuer == "acme":
-        raise NotImplementedError("CERT_ISSUER=acme is not wired yet")
+        # A CA's answers take seconds; its validation is polled, not waited on.
+        client = httpx.AsyncClient(timeout=30.0)
+        owned.add(client.aclose)
+        return AcmeIssuer(
+            AcmeSettings(settings.acme_directory_url, settings.acme_contact_email),
+            load_account_key(Path(settings.acme_account_key_file).read_bytes()),
+            certificates,
+            client,
+        )
     return LocalCaIssuer.from_directory(Path(settings.local_ca_dir), days=settings.local_days)
 
 
@@ -176,9 +188,10 @@ def build(
         owned.add(eraser.stop)
         certificates_due: Callable[[], None] = _nothing
         if certs.issuer != "off":
+            certificates = CertificateRepository(db, control)
             provisioner = CertificateProvisioner(
-                CertificateRepository(db, control),
-                _issuer(certs),
+                certificates,
+                _issuer(certs, certificates, owned),
                 KeySealer.from_setting(certs.encryption_keys),
                 interval=certs.interval,
                 retry_after=certs.retry_after,

@@ -102,6 +102,9 @@ class CertificateSettings:
     local_days: int
     acme_directory_url: str
     acme_contact_email: str
+    # The ACME account's key (PEM, ECDSA P-256): a file from a Kubernetes Secret. Keeping it
+    # keeps the account (its rate limits, its authorizations) across restarts.
+    acme_account_key_file: str
     # How often due domains are looked for (verification also wakes the worker at once), and
     # how long a domain whose issuance failed waits before the next try.
     interval: float
@@ -115,8 +118,12 @@ class CertificateSettings:
             raise ValueError(f"CERT_ISSUER must be local, acme or off, not {issuer!r}")
         if issuer != "off" and not keys:
             raise ValueError(f"CERT_ISSUER={issuer} needs CERT_KEY_ENCRYPTION_KEYS")
-        if issuer == "acme" and not env("CERT_ACME_DIRECTORY_URL", ""):
-            raise ValueError("CERT_ISSUER=acme needs CERT_ACME_DIRECTORY_URL")
+        if issuer == "acme" and not (
+            env("CERT_ACME_DIRECTORY_URL", "") and env("CERT_ACME_ACCOUNT_KEY_FILE", "")
+        ):
+            raise ValueError(
+                "CERT_ISSUER=acme needs CERT_ACME_DIRECTORY_URL and CERT_ACME_ACCOUNT_KEY_FILE"
+            )
         return cls(
             issuer=issuer,
             encryption_keys=keys,
@@ -125,6 +132,7 @@ class CertificateSettings:
             # No default: production names its CA (and a staging one first) on purpose.
             acme_directory_url=env("CERT_ACME_DIRECTORY_URL", ""),
             acme_contact_email=env("CERT_ACME_CONTACT_EMAIL", ""),
+            acme_account_key_file=env("CERT_ACME_ACCOUNT_KEY_FILE", ""),
             interval=env_float("CERT_CHECK_INTERVAL_SECONDS", 300.0),
             retry_after=env_float("CERT_RETRY_AFTER_SECONDS", 900.0),
         )

@@ -254,3 +254,19 @@ async def test_fulfillment_needs_its_scope(http, shop):
         json={"tracking": {**TRACK, "url": "javascript:alert(1)"}},
     )
     assert bad.status_code == 400 and "tracking.url" in bad.text
+
+
+def test_refunding_what_is_left_to_ship_completes_the_fulfillment(http, shop):
+    order, variants = _order(http, shop, (3,))
+    shipped = _fulfil(http, shop, order["id"], [{"variant_id": variants[0]["id"], "quantity": 2}])
+    assert shipped.status_code == 200, shipped.text
+    assert _status(http, shop, order["id"]) == "partially_fulfilled"
+    r = http.post(
+        f"/v1/admin/orders/{order['id']}:refund",
+        headers=admin(shop.store),
+        json={"lines": [{"variant_id": variants[0]["id"], "quantity": 1}]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["fulfillment_status"] == "fulfilled"
+    # Nothing is left to ship: refunded units never are.
+    assert _fulfil(http, shop, order["id"]).status_code == 400

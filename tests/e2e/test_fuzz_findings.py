@@ -44,6 +44,13 @@ def test_header_name_with_an_underscore_is_a_json_400(http, shop):
     assert "underscore" in status_body(r, 3)["message"]
 
 
+def test_nul_in_the_path_is_a_json_400(http, shop):
+    # Was: 400 with an empty body and no content type.
+    r = http.get("/v1/products/%00", headers={"host": shop.host})
+    assert r.status_code == 400
+    status_body(r, 3)
+
+
 def test_unknown_query_parameter_is_a_json_400_naming_it(http, shop):
     # Was: text/plain 'Could not find field "x-unknown" in the type ...'.
     r = http.get("/v1/products", headers={"host": shop.host}, params={"x-unknown": "42"})

@@ -86,8 +86,18 @@ def _b64decode(text: str) -> bytes:
 class RecordedCa:
     """Replays the recorded answers, checking each request as a CA would."""
 
-    def __init__(self, challenges: Challenges, *, authz_polls: int = 1, fail: str = "") -> None:
+    def __init__(
+        self,
+        challenges: Challenges,
+        *,
+        authz_polls: int = 1,
+        fail: str = "",
+        domain: str = DOMAIN,
+        store_id: int = 7,
+    ) -> None:
         self.challenges = challenges
+        self.domain = domain
+        self.store_id = store_id
         self.authz_polls = authz_polls
         self.fail = fail
         self.nonces: set[str] = set()
@@ -95,8 +105,9 @@ class RecordedCa:
         self.jwk_thumbprint = ""
         self.seen: list[str] = []
         self.ca = pki.make_ca("recorded ACME CA")
-        self.order = dict(ORDER_PENDING)
-        self.authz = json.loads(json.dumps(AUTHZ_PENDING))
+        identifier = {"type": "dns", "value": domain}
+        self.order = {**ORDER_PENDING, "identifiers": [identifier]}
+        self.authz = {**json.loads(json.dumps(AUTHZ_PENDING)), "identifier": identifier}
         self.stale_nonce_once = False
         self.order_next: dict[str, Any] | None = None
         self.csr_key: Any = None
@@ -160,7 +171,7 @@ class RecordedCa:
                 201, headers={**nonce, "Location": f"{BASE}/acct/1"}, json=ACCOUNT
             )
         if url == DIRECTORY["newOrder"]:
-            assert payload == {"identifiers": [{"type": "dns", "value": DOMAIN}]}
+            assert payload == {"identifiers": [{"type": "dns", "value": self.domain}]}
             return httpx.Response(
                 201, headers={**nonce, "Location": f"{BASE}/order/TOlocE8rfgo"}, json=self.order
             )
@@ -183,7 +194,8 @@ class RecordedCa:
             assert payload == {}
             # The CA fetches http://<domain>/.well-known/acme-challenge/<token> now: the
             # client must have published the key authorization already.
-            assert self.challenges.answers[(7, DOMAIN, TOKEN)] == f"{TOKEN}.{self.jwk_thumbprint}"
+            published = self.challenges.answers[(self.store_id, self.domain, TOKEN)]
+            assert published == f"{TOKEN}.{self.jwk_thumbprint}"
             self.authz["status"] = "processing"
             return httpx.Response(
                 200, headers=nonce, json={**self.authz["challenges"][1], "status": "processing"}
@@ -197,7 +209,7 @@ class RecordedCa:
             csr = x509.load_der_x509_csr(_b64decode(payload["csr"]))
             assert csr.is_signature_valid
             names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            assert names.get_values_for_type(x509.DNSName) == [DOMAIN]
+            assert names.get_values_for_type(x509.DNSName) == [self.domain]
             self.csr_key = csr.public_key()
             self.order = {**self.order, "status": "processing"}
             self.order_next = {
@@ -217,13 +229,13 @@ class RecordedCa:
         now = datetime.now(UTC)
         leaf = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DOMAIN)]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.domain)]))
             .issuer_name(self.ca.certificate.subject)
             .public_key(self.csr_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now)
             .not_valid_after(now + timedelta(days=90))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(DOMAIN)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(self.domain)]), critical=False)
             .sign(self.ca.key, hashes.SHA256())
         )
         return leaf.public_bytes(serialization.Encoding.PEM) + self.ca.cert_pem
@@ -237,21 +249,23 @@ class Challenges:
         self.answers[(store_id, domain, token)] = key_authorization
 
 
-def _run(ca: RecordedCa, key: ec.EllipticCurvePrivateKey):
+async def issue_with(ca: RecordedCa, key: ec.EllipticCurvePrivateKey, challenges=None):
+    """Runs AcmeIssuer against the recorded CA; `challenges` (default: the CA's own record)
+    is where the client publishes key authorizations."""
     ca.jwk_thumbprint = thumbprint(key)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(ca)) as client:
+        issuer = AcmeIssuer(
+            AcmeSettings(f"{BASE}/directory", "ops@example.com", poll_interval=0),
+            key,
+            challenges or ca.challenges,
+            client,
+            sleep=lambda _s: asyncio.sleep(0),
+        )
+        return await issuer.issue(ca.store_id, ca.domain)
 
-    async def go():
-        async with httpx.AsyncClient(transport=httpx.MockTransport(ca)) as client:
-            issuer = AcmeIssuer(
-                AcmeSettings(f"{BASE}/directory", "ops@example.com", poll_interval=0),
-                key,
-                ca.challenges,
-                client,
-                sleep=lambda _s: asyncio.sleep(0),
-            )
-            return await issuer.issue(7, DOMAIN)
 
-    return asyncio.run(go())
+def _run(ca: RecordedCa, key: ec.EllipticCurvePrivateKey):
+    return asyncio.run(issue_with(ca, key))
 
 
 def test_the_recorded_exchange_yields_a_certificate_for_the_domain_and_its_key():

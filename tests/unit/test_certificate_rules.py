@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from services.store.certificates.acme import load_account_key
 from services.store.certificates.issuers import LocalCaIssuer
 from services.store.certificates.provisioning import CertificateProvisioner
 from services.store.certificates.repository import DueDomain
@@ -24,6 +25,7 @@ from services.store.certificates.rules import (
     needs_issuance,
 )
 from services.store.certificates.sealing import KeySealer, KeySealError
+from services.store.config import CertificateSettings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -172,3 +174,39 @@ def test_a_failed_issuance_is_recorded_and_logged_without_a_traceback(caplog):
     asyncio.run(worker.run_once())
     assert repo.failed == ["a.example.com"] and repo.saved == {}
     assert [r.exc_info for r in caplog.records if "not issued" in r.getMessage()] == [None]
+
+
+def test_issuance_settings_refuse_what_cannot_work(monkeypatch):
+    for name in (
+        "CERT_ISSUER",
+        "CERT_KEY_ENCRYPTION_KEYS",
+        "CERT_ACME_DIRECTORY_URL",
+        "CERT_ACME_ACCOUNT_KEY_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert CertificateSettings.from_env().issuer == "off"
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("CERT_KEY_ENCRYPTION_KEYS", key)
+    settings = CertificateSettings.from_env()
+    assert settings.issuer == "local"
+    assert key not in repr(settings), "the sealing key stays out of a printed settings object"
+    monkeypatch.setenv("CERT_ISSUER", "acme")
+    with pytest.raises(ValueError, match="CERT_ACME_DIRECTORY_URL and CERT_ACME_ACCOUNT_KEY"):
+        CertificateSettings.from_env()
+    monkeypatch.delenv("CERT_KEY_ENCRYPTION_KEYS")
+    monkeypatch.setenv("CERT_ISSUER", "local")
+    with pytest.raises(ValueError, match="needs CERT_KEY_ENCRYPTION_KEYS"):
+        CertificateSettings.from_env()
+
+
+def test_the_acme_account_key_must_be_p256():
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    pem = p256.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    assert load_account_key(pem).public_key() == p256.public_key()
+    p384 = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(ValueError, match="P-256"):
+        load_account_key(p384)

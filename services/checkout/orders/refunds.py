@@ -19,6 +19,8 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.checkout.customers import repository as customers
+from services.checkout.fulfillment import repository as fulfillments
+from services.checkout.fulfillment.rules import fulfillment_status
 from services.checkout.orders import refunds_repository as ledger
 from services.checkout.orders import repository as orders
 from services.checkout.orders.refund_rules import (
@@ -165,6 +167,13 @@ class Refunds:
         self, conn: asyncpg.Connection, store_id: int, order_id: uuid.UUID, admin: AdminAction
     ) -> None:
         await ledger.add_refunded_quantities(conn, store_id, order_id, admin.refunded_lines)
+        if admin.refunded_lines:
+            # Refunding the units still waiting to ship can leave nothing to ship: the order's
+            # fulfillment_status follows its lines.
+            after = await orders.load(conn, store_id, order_id)
+            status = fulfillment_status(after.lines)
+            if status != after.fulfillment_status:
+                await fulfillments.set_order_status(conn, store_id, order_id, status)
         if admin.restock:
             await move_stock(
                 conn, store_id, "restocked", {uuid.UUID(v): q for v, q in admin.restock.items()}

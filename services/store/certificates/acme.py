@@ -69,6 +69,14 @@ def key_authorization(token: str, account_key: ec.EllipticCurvePrivateKey) -> st
     return f"{token}.{thumbprint(account_key)}"
 
 
+def load_account_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    """The account key from its PEM file (ES256 is the one algorithm this client signs with)."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ValueError("CERT_ACME_ACCOUNT_KEY_FILE must hold an ECDSA P-256 private key")
+    return key
+
+
 def csr_der(domain: str, key: ec.EllipticCurvePrivateKey) -> bytes:
     csr = (
         x509.CertificateSigningRequestBuilder()
